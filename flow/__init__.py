@@ -1,0 +1,1 @@
+"""Synthesis, timing, data-dependent power and the efficiency report."""

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a fresh Debian machine: system EDA packages, then the project venv.
+# Called by `make setup` (every other make target depends on it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(iverilog opensta qflow-tech-osu018)
+OSU018_LIB=/usr/share/qflow/tech/osu018/osu018_stdcells.lib
+
+missing_system_packages() {
+  local missing=()
+  command -v iverilog >/dev/null || missing+=(iverilog)
+  command -v sta >/dev/null || missing+=(opensta)
+  [[ -f "$OSU018_LIB" ]] || missing+=(qflow-tech-osu018)
+  echo "${missing[@]:-}"
+}
+
+missing=$(missing_system_packages)
+if [[ -n "$missing" ]]; then
+  echo "setup: installing Debian packages: $missing"
+  if [[ $(id -u) -eq 0 ]]; then apt_get=(apt-get)
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then apt_get=(sudo apt-get)
+  else
+    echo "setup: cannot install the Debian packages '$missing' (not root and no sudo)." >&2
+    echo "setup: ask an administrator to run: apt-get install -y ${SYSTEM_PACKAGES[*]}" >&2
+    exit 1
+  fi
+  "${apt_get[@]}" update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -qq $missing
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+if [[ ! -f .venv/.qmac-installed || pyproject.toml -nt .venv/.qmac-installed ]]; then
+  echo "setup: installing pinned Python dependencies into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[test]"
+  touch .venv/.qmac-installed
+fi

@@ -1,0 +1,1 @@
+"""cocotb testbenches and runners that check the generated RTL against golden/."""

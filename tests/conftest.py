@@ -1,0 +1,18 @@
+"""Shared pytest set-up: the repository root on sys.path, and a per-worker build folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def build_root() -> Path:
+    """``build/tests/<worker>``: tests build here so parallel workers never share a folder."""
+    path = ROOT / "build" / "tests" / os.environ.get("PYTEST_XDIST_WORKER", "main")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
