@@ -1,9 +1,133 @@
-"""Subcommands of the flow area (filled in by its issue)."""
+"""``qmac synth``: one design through synthesis, timing and power (logic in ``flow.evaluate``)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from golden.workloads import WORKLOADS
+from hw.cli import add_design_options, config_from_args
+from flow.evaluate import evaluate
+from flow.report import DEFAULT_CACHE, DEFAULT_OUT, make_study, report
+
+__all__ = ["register", "summary"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this area's subcommands to the ``qmac`` parser."""
+    _register_synth(subparsers)
+    _register_report(subparsers)
+
+
+def _register_synth(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "synth", help="synthesise a design; report area, timing and data-dependent power",
+        description="Export, synthesise (Yosys) onto a Liberty library, time (OpenSTA), replay "
+                    "workloads on the gate-level netlist (Icarus) and estimate power from the "
+                    "measured activity. Writes <out>/<name>/result.json.")
+    add_design_options(parser)
+    parser.add_argument("--liberty", type=Path, default=None,
+                        help="Liberty library (default: qflow-tech-osu018's osu018_stdcells.lib)")
+    parser.add_argument("--cells-verilog", type=Path, default=None,
+                        help="Verilog models of the library's cells (default: osu018_stdcells.v)")
+    parser.add_argument("--clock-ns", type=float, default=10.0,
+                        help="clock period in ns (default: 10)")
+    parser.add_argument("--workload", action="append", choices=WORKLOADS, dest="workloads",
+                        help="workload to simulate; repeat for several (default: all)")
+    parser.add_argument("--seed", type=int, default=0, help="workload seed (default: 0)")
+    parser.add_argument("-o", "--out", type=Path, default=Path("build/synth"),
+                        help="output folder (default: build/synth)")
+    parser.set_defaults(func=_synth)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    try:
+        result = evaluate(config, liberty=args.liberty, cells_verilog=args.cells_verilog,
+                          clock_ns=args.clock_ns, workloads=tuple(args.workloads or WORKLOADS),
+                          seed=args.seed, out_dir=args.out)
+    except (RuntimeError, AssertionError) as err:
+        print(f"qmac synth: error: {err}", file=sys.stderr)
+        return 1
+    print("\n".join(summary(result, args.out.resolve() / config.name / "result.json")))
+    return 0
+
+
+def summary(result: dict, path: Path) -> list[str]:
+    """A few lines: area, Fmax, and power and energy per MAC for each workload."""
+    area, timing, power = result["area"], result["timing"], result["power"]
+    vectorless = power["vectorless"]
+    lines = [
+        f"{result['design']['name']} on {result['library']['name']} at {result['clock_ns']:g} ns",
+        f"  area      {area['total_um2']:.0f} um2 ({area['cell_count']} cells, sequential "
+        f"{area['sequential_um2']:.0f} um2)",
+        f"  timing    critical path {timing['critical_path_ns']:.3f} ns, "
+        f"Fmax {timing['fmax_mhz']:.1f} MHz ({timing['startpoint']} -> {timing['endpoint']})",
+        f"  power     {'workload':<10} {'total mW':>9} {'pJ/MAC':>8}",
+        f"            {'vectorless':<10} {vectorless['total_mw']:9.4f} "
+        f"{vectorless['energy_per_mac_pj']:8.3f}   (input activity "
+        f"{vectorless['input_activity']:g}, not measured)",
+    ]
+    if area["pe_um2"] is not None:
+        lines.insert(2, f"  array     {area['pe_count']} PEs of {area['pe_um2']:.0f} um2, "
+                        f"edge logic {area['edge_um2']:.0f} um2")
+    for name, w in power["workloads"].items():
+        lines.append(f"            {name:<10} {w['total_mw']:9.4f} {w['energy_per_mac_pj']:8.3f}"
+                     f"   (seed {w['seed']}, {w['macs']} MACs in {w['cycles']} cycles)")
+    lines.append(f"  result    {path}")
+    return lines
+
+
+def _register_report(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report", help="evaluate MACs and arrays of each format; write the efficiency report",
+        description="Evaluate every design of a study (default: INT8, INT4 and dINT4 weight MACs "
+                    "and 4x4, 8x8, 16x16 arrays at 10 ns, workloads llm, uniform, zeros) and "
+                    "write report.md, results.json, results.csv and PNG plots. Results are "
+                    "cached by design parameters, library, clock, workloads, seed and tool "
+                    "versions, so a second run only redoes what changed.")
+    parser.add_argument("--designs", default=None,
+                        help="comma list of kinds (mac, systolic) and weight formats (int8, "
+                             "int4, dint4, ...); INT8 is always added as the baseline "
+                             "(default: both kinds, int8,int4,dint4)")
+    parser.add_argument("--sizes", default=None,
+                        help="array sizes: N (square) or RxC, comma separated (default: 4,8,16; "
+                             "with --quick: 2)")
+    parser.add_argument("--liberty", type=Path, default=None,
+                        help="Liberty library (default: qflow-tech-osu018's osu018_stdcells.lib)")
+    parser.add_argument("--cells-verilog", type=Path, default=None,
+                        help="Verilog models of the library's cells (default: osu018_stdcells.v)")
+    parser.add_argument("--clock-ns", type=float, default=10.0,
+                        help="common clock period in ns (default: 10)")
+    parser.add_argument("--workload", action="append", choices=WORKLOADS, dest="workloads",
+                        help="workload; repeat for several, the first (or llm) is the headline "
+                             "(default: llm, uniform, zeros)")
+    parser.add_argument("--seed", type=int, default=0, help="workload seed (default: 0)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small study: the MACs and 2x2 arrays (unless --sizes is given)")
+    parser.add_argument("-o", "--out", type=Path, default=DEFAULT_OUT,
+                        help="report folder, replaced atomically (default: reports/)")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
+                        help="result cache folder (default: build/cache)")
+    parser.set_defaults(func=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    options = [("--designs", args.designs), ("--sizes", args.sizes),
+               ("--liberty", args.liberty), ("--cells-verilog", args.cells_verilog),
+               ("--clock-ns", None if args.clock_ns == 10.0 else f"{args.clock_ns:g}"),
+               *(("--workload", w) for w in args.workloads or ()),
+               ("--seed", args.seed or None)]
+    words = ["qmac report", *(["--quick"] if args.quick else [])]
+    words += [f"{flag} {value}" for flag, value in options if value is not None]
+    study = make_study(args.designs, args.sizes, quick=args.quick,
+                       workloads=tuple(args.workloads or ()), clock_ns=args.clock_ns,
+                       seed=args.seed, liberty=args.liberty, cells_verilog=args.cells_verilog,
+                       command=" ".join(words))
+    try:
+        report(study, args.out, cache_dir=args.cache, progress=lambda line: print(line, flush=True))
+    except (RuntimeError, AssertionError) as err:
+        print(f"qmac report: error: {err}", file=sys.stderr)
+        return 1
+    return 0

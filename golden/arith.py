@@ -11,6 +11,7 @@ ascending K order.
 from __future__ import annotations
 
 import enum
+import functools
 
 import numpy as np
 
@@ -18,15 +19,20 @@ from golden.formats import INT8, Format
 
 __all__ = [
     "Overflow", "signed_bits", "product_range", "product_bits", "DEFAULT_MAX_DEPTH",
-    "default_acc_bits", "check_acc_bits", "acc_range", "apply_overflow", "mac_step", "dot", "gemm",
+    "default_acc_bits", "check_acc_bits", "acc_range", "apply_overflow", "mac_step", "dot",
+    "max_abs_product", "gemm_path", "GEMM_PATHS", "gemm",
 ]
 
 DEFAULT_MAX_DEPTH = 4096
 """Longest accumulation the default accumulator holds without overflow (an LLM hidden size)."""
 
-_FLOAT_EXACT = 1 << 53
 _MAX_ACC_BITS = 48
 """Widest accumulator: keeps every exact partial sum, and acc + product, inside int64."""
+
+_FLOAT_LIMITS = {"float32": 1 << 24, "float": 1 << 53}
+"""Exclusive bound on integer magnitudes each float type holds exactly (24/53-bit significand)."""
+_BLAS_DTYPES = {"float32": np.float32, "float": np.float64}
+GEMM_PATHS = ("auto", *_FLOAT_LIMITS, "int")
 
 
 class Overflow(str, enum.Enum):
@@ -45,11 +51,13 @@ class Overflow(str, enum.Enum):
 
 
 def signed_bits(lo: int, hi: int) -> int:
-    """Fewest two's complement bits that hold every integer in ``[lo, hi]``."""
-    bits = 1
-    while lo < -(1 << (bits - 1)) or hi > (1 << (bits - 1)) - 1:
-        bits += 1
-    return bits
+    """Fewest two's complement bits that hold every integer in ``[lo, hi]``.
+
+    ``v >= 0`` needs ``v.bit_length() + 1`` bits; ``v < 0`` as many as ``~v = -v - 1 >= 0``.
+    """
+    if lo > hi:
+        raise ValueError(f"lo must not exceed hi, not lo={lo!r} > hi={hi!r}")
+    return max((v if v >= 0 else ~v).bit_length() for v in (lo, hi)) + 1
 
 
 def product_range(weight: Format, act: Format = INT8) -> tuple[int, int]:
@@ -124,56 +132,102 @@ def dot(x_codes: np.ndarray, w_codes: np.ndarray, weight: Format, acc_bits: int 
     return int(result[0, 0])
 
 
+def gemm_path(k: int, weight: Format, act: Format = INT8) -> str:
+    """The summation ``gemm(path="auto")`` uses for depth ``k``: the cheapest exact one.
+
+    BLAS adds the K products in an order of its choosing, but every partial sum is a sum of some
+    of them, so its magnitude is at most ``K * max|product|``. While that bound is below 2**24
+    (float32) or 2**53 (float64) every partial sum is an exactly representable integer and the
+    float result is the exact integer sum; beyond both, int64 matmul is used.
+    """
+    worst = k * max_abs_product(weight, act)
+    return next((path for path, limit in _FLOAT_LIMITS.items() if worst < limit), "int")
+
+
+def max_abs_product(weight: Format, act: Format = INT8) -> int:
+    """Largest ``|(2**f * w) * x|`` over every weight and activation code."""
+    lo, hi = product_range(weight, act)
+    return max(-lo, hi)
+
+
 def gemm(a_codes: np.ndarray, w_codes: np.ndarray, weight: Format, acc_bits: int | None = None,
          overflow: Overflow | str = Overflow.WRAP, act: Format = INT8,
          acc_init: np.ndarray | None = None, path: str = "auto") -> np.ndarray:
     """``C = A @ W`` with every output the K-step MAC sequence of its row and column.
 
-    ``a_codes`` is M x K activation codes, ``w_codes`` K x N weight codes, ``acc_init`` an
-    optional M x N starting accumulator (partial sums of earlier K tiles). Returns int64 M x N.
-    Exact integer sums come from float64 BLAS while ``K * max|product|`` stays below 2**53 (every
-    partial sum is then an exactly representable integer, whatever order BLAS adds in), from
-    int64 matmul otherwise (``path`` = ``"float"`` or ``"int"`` forces one, for testing);
-    saturation that can actually trigger runs the K steps in order.
+    ``a_codes`` is M x K activation codes, ``w_codes`` K x N weight codes (any integer dtype;
+    int8 is fastest), ``acc_init`` an optional M x N starting accumulator (partial sums of earlier
+    K tiles). Returns int64 M x N. ``path`` picks how the exact integer sums are formed:
+    ``"float32"`` or ``"float"`` (float64) BLAS while ``K * max|product|`` is below 2**24 or
+    2**53 (see ``gemm_path``), ``"int"`` int64 matmul, ``"auto"`` the cheapest exact one; a forced
+    float path that could be inexact raises. When no partial sum can leave the accumulator
+    (``|acc_init| + K * max|product|`` fits) wrap and saturation are the identity and are skipped;
+    saturation that can trigger runs the K steps in ascending order whatever ``path`` says.
     """
     overflow = Overflow.parse(overflow)
     acc_bits = default_acc_bits(weight, act) if acc_bits is None else acc_bits
     check_acc_bits(acc_bits, weight, act)
-    a_codes, w_codes = np.asarray(a_codes), np.asarray(w_codes)
-    for param, arr in (("a_codes", a_codes), ("w_codes", w_codes)):
-        if arr.ndim != 2:
-            raise ValueError(f"{param} must be 2-D, not shape {arr.shape}")
+    if path not in GEMM_PATHS:
+        raise ValueError(f"path must be one of {list(GEMM_PATHS)}, not {path!r}")
+    a_codes, w_codes = _matrix(a_codes, "a_codes"), _matrix(w_codes, "w_codes")
     (m, k), (k2, n) = a_codes.shape, w_codes.shape
     if k != k2:
         raise ValueError(
             f"w_codes must have {k} rows to match a_codes' {k} columns, not shape {w_codes.shape}")
     init = _check_acc_init(acc_init, (m, n), acc_bits)
-    if path not in ("auto", "float", "int"):
-        raise ValueError(f"path must be one of ['auto', 'float', 'int'], not {path!r}")
-    identity = act.shift == 0 and not act.specials
-    a_scaled = act.check_codes(a_codes, "a_codes") if identity \
-        else act.decode_scaled(a_codes, "a_codes")
-    w_scaled = weight.decode_scaled(w_codes, "w_codes")
-    lo, hi = product_range(weight, act)
-    worst = k * max(-lo, hi)
-    acc_lo, acc_hi = acc_range(acc_bits)
-    init_abs = int(np.abs(init).max()) if init.size else 0
-    if overflow is Overflow.SATURATE and init_abs + worst > min(-acc_lo - 1, acc_hi):
-        return _saturating_gemm(a_scaled, w_scaled, init, acc_bits)
-    if path == "float" and worst >= _FLOAT_EXACT:
-        raise ValueError(f"path 'float' is inexact here: K * max|product| = {worst} >= 2**53")
-    if path == "float" or (path == "auto" and worst < _FLOAT_EXACT):
-        sums = (a_scaled.astype(np.float64) @ w_scaled.astype(np.float64)).astype(np.int64)
-    else:
-        sums = a_scaled.astype(np.int64) @ w_scaled
+    worst = k * max_abs_product(weight, act)
+    path = gemm_path(k, weight, act) if path == "auto" else path
+    if path in _FLOAT_LIMITS and worst >= _FLOAT_LIMITS[path]:
+        raise ValueError(
+            f"path {path!r} is inexact here: K * max|product| = {worst} >= "
+            f"2**{_FLOAT_LIMITS[path].bit_length() - 1}")
+    init_abs = int(np.abs(init).max()) if init is not None and init.size else 0
+    fits = init_abs + worst <= acc_range(acc_bits)[1]
+    if overflow is Overflow.SATURATE and not fits:
+        return _saturating_gemm(_decode(act, a_codes, np.int64, "a_codes"),
+                                _decode(weight, w_codes, np.int64, "w_codes"),
+                                np.zeros((m, n), np.int64) if init is None else init, acc_bits)
+    dtype = _BLAS_DTYPES.get(path, np.int64)
+    sums = _decode(act, a_codes, dtype, "a_codes") @ _decode(weight, w_codes, dtype, "w_codes")
+    sums = sums.astype(np.int64, copy=False)
     if init_abs:
         sums += init
-    return apply_overflow(sums, acc_bits, Overflow.WRAP)
+    return sums if fits else apply_overflow(sums, acc_bits, Overflow.WRAP)
 
 
-def _check_acc_init(acc_init: np.ndarray | None, shape: tuple[int, int], acc_bits: int) -> np.ndarray:
+def _matrix(codes: np.ndarray, param: str) -> np.ndarray:
+    codes = np.asarray(codes)
+    if codes.ndim != 2:
+        raise ValueError(f"{param} must be 2-D, not shape {codes.shape}")
+    return codes
+
+
+def _decode(fmt: Format, codes: np.ndarray, dtype: type, param: str) -> np.ndarray:
+    """Scaled values of ``codes`` straight in the summation dtype (checked, no int64 detour)."""
+    codes = fmt.check_codes(codes, param)
+    if fmt.values_are_codes:
+        return codes.astype(dtype)
+    if codes.dtype.itemsize == 1:
+        return np.take(_byte_table(fmt, codes.dtype.kind, np.dtype(dtype)), codes.view(np.uint8))
+    return fmt.scaled_table.astype(dtype)[codes.astype(np.int64) - fmt.code_min]
+
+
+@functools.cache
+def _byte_table(fmt: Format, kind: str, dtype: np.dtype) -> np.ndarray:
+    """Scaled value indexed by a one-byte code's bit pattern (``kind`` "i": int8, "u": uint8)."""
+    patterns = np.arange(256)
+    codes = np.where(patterns >= 128, patterns - 256, patterns) if kind == "i" else patterns
+    valid = (codes >= fmt.code_min) & (codes <= fmt.code_max)
+    table = np.zeros(256, dtype=dtype)
+    table[valid] = fmt.scaled_table[codes[valid] - fmt.code_min]
+    table.flags.writeable = False
+    return table
+
+
+def _check_acc_init(acc_init: np.ndarray | None, shape: tuple[int, int],
+                    acc_bits: int) -> np.ndarray | None:
     if acc_init is None:
-        return np.zeros(shape, dtype=np.int64)
+        return None
     init = np.asarray(acc_init)
     if init.dtype.kind not in "iu" or init.shape != shape:
         raise ValueError(
@@ -189,9 +243,7 @@ def _saturating_gemm(a_scaled: np.ndarray, w_scaled: np.ndarray, init: np.ndarra
     """Saturating accumulation in ascending K order, vectorised over the M x N outputs."""
     lo, hi = acc_range(acc_bits)
     acc = init.copy()
-    a64 = a_scaled.astype(np.int64)
-    for kk in range(a64.shape[1]):
-        acc += np.multiply.outer(a64[:, kk], w_scaled[kk])
+    for kk in range(a_scaled.shape[1]):
+        acc += np.multiply.outer(a_scaled[:, kk], w_scaled[kk])
         np.clip(acc, lo, hi, out=acc)
     return acc
-

@@ -11,10 +11,11 @@ import json
 from typing import Any
 
 from golden.mac import MACConfig
+from golden.systolic import SystolicConfig
 
 __all__ = ["CONFIG_KINDS", "config_from_params", "config_from_json"]
 
-CONFIG_KINDS: dict[str, type] = {"mac": MACConfig}
+CONFIG_KINDS: dict[str, type] = {"mac": MACConfig, "systolic": SystolicConfig}
 
 
 def config_from_params(params: dict[str, Any]) -> Any:

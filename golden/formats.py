@@ -109,14 +109,25 @@ class Format:
         return dict(self.specials)
 
     @property
+    def values_are_codes(self) -> bool:
+        """Every code is its own value (plain INT): decoding is a cast."""
+        return self.shift == 0 and not self.specials
+
+    @cached_property
+    def code_dtype(self) -> np.dtype:
+        """Narrowest NumPy integer dtype that holds every code (what quantizers return)."""
+        return np.dtype(np.min_scalar_type(self.code_min) if self.code_min < 0
+                        else np.min_scalar_type(self.code_max))
+
+    @cached_property
     def grid_min(self) -> int:
         """Smallest integer-grid value (the specials excluded)."""
-        return min(int(c) for c in self.codes if int(c) not in self.special_codes)
+        return int(np.setdiff1d(self.codes, list(self.special_codes)).min())
 
-    @property
+    @cached_property
     def grid_max(self) -> int:
         """Largest integer-grid value (the specials excluded)."""
-        return max(int(c) for c in self.codes if int(c) not in self.special_codes)
+        return int(np.setdiff1d(self.codes, list(self.special_codes)).max())
 
     @property
     def scaled_min(self) -> int:
@@ -172,20 +183,24 @@ class Format:
         return self.value_table[codes.astype(np.int64) - self.code_min]
 
     def encode(self, values: np.ndarray, param: str = "values") -> np.ndarray:
-        """Code of each value; every value must be exactly representable (use a quantizer to round)."""
+        """Code of each value; every value must be representable exactly (quantizers round)."""
         values = np.asarray(values, dtype=np.float64)
         if not np.all(np.isfinite(values)):
-            raise ValueError(f"{param} must be finite, got {values[~np.isfinite(values)].flat[0]}")
+            raise ValueError(
+                f"{param} must be finite, got {float(values[~np.isfinite(values)].flat[0])}")
         scaled = values * (1 << self.shift)
         order = np.argsort(self.scaled_table, kind="stable")
         sorted_scaled = self.scaled_table[order]
         pos = np.clip(np.searchsorted(sorted_scaled, scaled), 0, len(order) - 1)
         exact = sorted_scaled[pos] == scaled
         if not np.all(exact):
-            bad = values[~exact].flat[0]
+            bad = float(values[~exact].flat[0])
+            allowed = sorted(self.value_table.tolist())
+            listed = (str(allowed) if len(allowed) <= 32 else
+                      f"the {len(allowed)} values of its code table (qmac formats {self.name})")
             raise ValueError(
                 f"{param} holds {bad!r}, which {self.name} cannot represent exactly; "
-                f"allowed values are {sorted(set(self.value_table.tolist()))}")
+                f"allowed values are {listed}")
         return self.codes[order[pos]]
 
 
@@ -223,7 +238,7 @@ def format_names() -> list[str]:
 
 
 def get_format(name: str) -> Format:
-    """Format by name: ``intB`` (B in 2..16), ``dintB`` (B in 3..16, f=1) or ``dintBfF`` (F in 1..8)."""
+    """Format by name: ``intB`` (B 2..16), ``dintB`` (B 3..16, f=1) or ``dintBfF`` (F 1..8)."""
     match = _NAME.fullmatch(name.strip().lower()) if isinstance(name, str) else None
     allowed = ("int8, int4, dint4, intB (B in 2..16), dintB (B in 3..16) "
                "or dintBfF (F in 1..8)")

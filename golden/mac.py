@@ -59,6 +59,11 @@ class MACConfig:
         return product_bits(self.weight, self.act)
 
     @property
+    def macs_per_cycle(self) -> int:
+        """Peak multiply-accumulates per clock cycle."""
+        return 1
+
+    @property
     def latency(self) -> int:
         """Rising edges from an input to its effect on ``acc``."""
         return 1 + int(self.pipeline)

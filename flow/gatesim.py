@@ -1,0 +1,223 @@
+"""Gate-level simulation of a mapped netlist and the per-net switching activity it shows.
+
+A generated Verilog bench replays a ``PortTrace`` on the netlist with Icarus and the library's
+cell models, under the trace's cycle convention (``golden.trace``): after ``RESET_CYCLES`` cycles
+of synchronous reset, at each falling edge it first samples every output (cycle t's outputs) and
+then drives cycle t's inputs. The sampled outputs are compared with the golden expectation, so the
+activity is only ever taken from a netlist that computes the right answer. A VCD of the netlist's
+own nets (not the cell models' internals) covers cycles ``[window_start, cycles)``; each bit's
+0<->1 transitions divided by the window's cycles is its activity (transitions per clock period, the
+unit of OpenSTA's ``set_power_activity``) and its time at 1 its duty. The simulation has zero
+delay, so glitches are not counted.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from golden.trace import PortTrace
+
+__all__ = ["RESET_CYCLES", "HALF_PERIOD", "Activity", "GateSim", "write_bench", "simulate",
+           "read_vcd"]
+
+RESET_CYCLES = 4
+HALF_PERIOD = 5
+"""Simulation time units per clock half-period (the simulation has zero delay; only order counts)."""
+
+_BENCH = "qmac_tb"
+_VCD = "activity.vcd"
+_OUT = "outputs.txt"
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Transitions per clock period and fraction of time at 1 of every dumped net bit."""
+
+    cycles: int
+    toggles: dict[str, int]
+    duty: dict[str, float]
+
+    def rate(self, net: str) -> float:
+        return self.toggles[net] / self.cycles
+
+
+@dataclass(frozen=True)
+class GateSim:
+    observed: dict[str, np.ndarray]
+    activity: Activity
+    vcd: Path
+
+
+def write_bench(trace: PortTrace, top: str, job_dir: Path, window_start: int = 0) -> Path:
+    """Write ``<job_dir>/qmac_tb.v`` and one ``in_<port>.hex`` per input port."""
+    cycles = trace.cycles
+    lines = ["`timescale 1ns/10ps", f"module {_BENCH};", "  reg clk = 0;", "  reg rst = 1;"]
+    for port in trace.input_ports:
+        lines.append(f"  reg {_range(port.bits)}{port.name} = 0;")
+        lines.append(f"  reg {_range(port.bits)}mem_{port.name} [0:{cycles - 1}];")
+        digits = (port.bits + 3) // 4
+        (job_dir / f"in_{port.name}.hex").write_text(
+            "".join(f"{word:0{digits}x}\n" for word in port.pack(trace.inputs[port.name])))
+    for port in trace.output_ports:
+        lines.append(f"  wire {_range(port.bits)}{port.name};")
+    names = ["clk", "rst", *(p.name for p in trace.ports)]
+    outputs = [p.name for p in trace.output_ports]
+    lines += [
+        f"  {top} dut ({', '.join(f'.{n}({n})' for n in names)});",
+        f"  always #{HALF_PERIOD} clk = ~clk;",
+        "  integer t, out;",
+        "  initial begin",
+        *(f'    $readmemh("in_{p.name}.hex", mem_{p.name});' for p in trace.input_ports),
+        f'    out = $fopen("{_OUT}", "w");',
+        f"    repeat ({RESET_CYCLES}) @(posedge clk);",
+        f"    for (t = 0; t < {cycles}; t = t + 1) begin",
+        "      @(negedge clk);",
+        f'      $fwrite(out, "{" ".join(["%h"] * len(outputs))}\\n", {", ".join(outputs)});',
+        f"      if (t == {window_start}) begin",
+        f'        $dumpfile("{_VCD}");',
+        "        $dumpvars(1, dut);",
+        "      end",
+        "      rst = 0;",
+        *(f"      {p.name} = mem_{p.name}[t];" for p in trace.input_ports),
+        "    end",
+        "    @(negedge clk);",
+        "    $fclose(out);",
+        "    $finish;",
+        "  end",
+        "endmodule",
+        "",
+    ]
+    bench = job_dir / f"{_BENCH}.v"
+    bench.write_text("\n".join(lines))
+    return bench
+
+
+def simulate(trace: PortTrace, top: str, netlist: Path, cells_verilog: Path, job_dir: Path,
+             iverilog: str, vvp: str, window_start: int = 0) -> GateSim:
+    """Run ``trace`` on ``netlist``; raise AssertionError with the first mismatch if it is wrong."""
+    if not 0 <= window_start < trace.cycles:
+        raise ValueError(f"window_start must be in [0, {trace.cycles - 1}], not {window_start!r}")
+    job_dir.mkdir(parents=True, exist_ok=True)
+    bench = write_bench(trace, top, job_dir, window_start)
+    _run([iverilog, "-g2005", "-s", _BENCH, "-o", "sim.vvp", bench.name,
+          str(Path(netlist).resolve()), str(Path(cells_verilog).resolve())], job_dir, "iverilog")
+    _run([vvp, "-n", "sim.vvp"], job_dir, "vvp")
+    observed = _read_outputs(trace, job_dir / _OUT)
+    mismatch = trace.first_mismatch(observed)
+    if mismatch is not None:
+        raise AssertionError(f"gate-level netlist {netlist} disagrees with the golden model: "
+                             f"{mismatch}")
+    activity = read_vcd(job_dir / _VCD, trace.cycles - window_start)
+    return GateSim(observed, activity, job_dir / _VCD)
+
+
+def read_vcd(path: Path, cycles: int) -> Activity:
+    """Count each net bit's 0<->1 transitions and time at 1 in a VCD of one scope (streamed)."""
+    bits_of: dict[str, list[str]] = {}
+    var = re.compile(r"\$var\s+\S+\s+(\d+)\s+(\S+)\s+(\S+)(?:\s+\[(\d+)(?::(\d+))?\])?\s+\$end")
+    state: dict[str, str] = {}
+    high_since: dict[str, int] = {}
+    toggles: dict[str, int] = {}
+    high: dict[str, int] = {}
+    now = start = None
+    tick_ns = 1.0
+    with open(path) as vcd:
+        for line in vcd:
+            if line.startswith("$enddefinitions"):
+                break
+            if line.startswith("$timescale"):
+                tick_ns = _timescale_ns(line + next(vcd))
+                continue
+            match = var.search(line)
+            if match:
+                width, code, name = int(match[1]), match[2], match[3]
+                msb = int(match[4]) if match[4] is not None else None
+                lsb = int(match[5]) if match[5] is not None else msb
+                if msb is None or (width == 1 and match[5] is None):
+                    names = [name if msb is None else f"{name}[{msb}]"]
+                else:
+                    step = -1 if msb >= lsb else 1
+                    names = [f"{name}[{i}]" for i in range(msb, lsb + step, step)]
+                bits_of.setdefault(code, []).extend(names)
+                for n in names:
+                    toggles[n], high[n] = 0, 0
+        for line in vcd:
+            head = line[0:1]
+            if head == "#":
+                now = int(line[1:])
+                start = now if start is None else start
+                continue
+            if head in ("b", "B"):
+                value, code = line[1:].split()
+            elif head in ("0", "1", "x", "X", "z", "Z"):
+                value, code = head, line[1:].strip()
+            else:
+                continue
+            names = bits_of.get(code)
+            if names is None:
+                continue
+            width = len(names)
+            value = value.lower().rjust(width, "0" if value[0] in "01" else value[0].lower())
+            for name, bit in zip(names, value[-width:]):
+                old = state.get(name)
+                if old == bit:
+                    continue
+                if old is not None and old in "01" and bit in "01":
+                    toggles[name] += 1
+                if old == "1":
+                    high[name] += now - high_since[name]
+                if bit == "1":
+                    high_since[name] = now
+                state[name] = bit
+    window = round(cycles * 2 * HALF_PERIOD / tick_ns)
+    end = (start or 0) + window
+    for name, bit in state.items():
+        if bit == "1":
+            high[name] += end - high_since[name]
+    duty = {n: min(1.0, max(0.0, high[n] / window)) for n in toggles}
+    return Activity(cycles, toggles, duty)
+
+
+def _timescale_ns(text: str) -> float:
+    """Nanoseconds per VCD time tick, from the ``$timescale`` section."""
+    match = re.search(r"(\d+)\s*(s|ms|us|ns|ps|fs)", text)
+    if match is None:
+        raise RuntimeError(f"VCD timescale {text.strip()!r} is not understood")
+    scale = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0, "ps": 1e-3, "fs": 1e-6}[match[2]]
+    return int(match[1]) * scale
+
+
+def _range(bits: int) -> str:
+    return f"[{bits - 1}:0] " if bits > 1 else ""
+
+
+def _read_outputs(trace: PortTrace, path: Path) -> dict[str, np.ndarray]:
+    ports = trace.output_ports
+    rows = [line.split() for line in path.read_text().splitlines()]
+    if len(rows) != trace.cycles:
+        raise RuntimeError(f"gate-level bench wrote {len(rows)} output rows, not {trace.cycles}")
+    observed = {}
+    for i, port in enumerate(ports):
+        words = []
+        for t, row in enumerate(rows):
+            token = row[i].lower()
+            if any(c in token for c in "xz"):
+                if trace.care[port.name][t]:
+                    raise AssertionError(f"gate-level netlist drives {token!r} (unknown) on "
+                                         f"{port.name} at cycle {t}, where the golden model "
+                                         f"expects {trace.expected[port.name][t].tolist()}")
+                token = re.sub("[xz]", "0", token)
+            words.append(int(token, 16))
+        observed[port.name] = port.unpack(words)
+    return observed
+
+
+def _run(argv: list[str], cwd: Path, tool: str) -> None:
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or "error" in done.stderr.lower():
+        raise RuntimeError(f"{tool} failed in {cwd}:\n{(done.stderr or done.stdout).strip()}")

@@ -1,0 +1,173 @@
+"""PNG plots of the report data (matplotlib, Agg backend): one function per figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+
+__all__ = ["write_plots"]
+
+_DPI = 110
+
+
+def _levels(summary: dict) -> list[str]:
+    """``"MAC"`` then every array size, in study order."""
+    levels: list[str] = []
+    for d in summary["designs"]:
+        level = "MAC" if d["kind"] == "mac" else f"{d['rows']}x{d['cols']}"
+        if level not in levels:
+            levels.append(level)
+    return levels
+
+
+def _level(d: dict) -> str:
+    return "MAC" if d["kind"] == "mac" else f"{d['rows']}x{d['cols']}"
+
+
+def _pair(d: dict) -> str:
+    """``dINT4xINT8``: the label without its level."""
+    return d["label"].rsplit(" ", 1)[0]
+
+
+def _colors(summary: dict) -> dict[str, str]:
+    pairs = list(dict.fromkeys(_pair(d) for d in summary["designs"]))
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return {p: cycle[i % len(cycle)] for i, p in enumerate(pairs)}
+
+
+def _area_breakdown(summary: dict, path: Path) -> None:
+    levels = _levels(summary)
+    fig, axes = plt.subplots(2, len(levels), figsize=(3.2 * len(levels) + 1, 7.5), squeeze=False)
+    for col, level in enumerate(levels):
+        designs = [d for d in summary["designs"] if _level(d) == level]
+        names = [_pair(d) for d in designs]
+        seq = [d["result"]["area"]["sequential_um2"] for d in designs]
+        comb = [d["result"]["area"]["combinational_um2"] for d in designs]
+        top = axes[0][col]
+        top.bar(names, seq, label="sequential", color="tab:blue")
+        top.bar(names, comb, bottom=seq, label="combinational", color="tab:orange")
+        top.set_title(f"{level}\nsequential vs combinational")
+        bottom = axes[1][col]
+        if designs[0]["kind"] == "mac":
+            bottom.axis("off")
+            bottom.text(0.5, 0.5, "MAC units have no\nPE / edge split", ha="center",
+                        va="center", transform=bottom.transAxes)
+        else:
+            pes = [d["result"]["area"]["pe_um2"] * d["result"]["area"]["pe_count"]
+                   for d in designs]
+            edge = [d["result"]["area"]["edge_um2"] for d in designs]
+            rest = [max(0.0, d["result"]["area"]["total_um2"] - p - e)
+                    for d, p, e in zip(designs, pes, edge)]
+            bottom.bar(names, pes, label="PEs", color="tab:green")
+            bottom.bar(names, edge, bottom=pes, label="edge logic", color="tab:red")
+            bottom.bar(names, rest, bottom=[p + e for p, e in zip(pes, edge)],
+                       label="top-level glue", color="tab:gray")
+            bottom.set_title(f"{level}\nPEs vs edge logic")
+            bottom.set_xlabel("weight x activation format")
+            bottom.set_ylabel("area (um²)")
+            bottom.tick_params(axis="x", rotation=20)
+        top.set_ylabel("area (um²)")
+        top.set_xlabel("weight x activation format")
+        top.tick_params(axis="x", rotation=20)
+    axes[0][0].legend(loc="upper right", fontsize="small")
+    arrays = [c for c, level in enumerate(levels) if level != "MAC"]
+    if arrays:
+        axes[1][arrays[0]].legend(loc="upper right", fontsize="small")
+    fig.suptitle(f"Area breakdown ({summary['library']['name']})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=_DPI)
+    plt.close(fig)
+
+
+def _energy_by_workload(summary: dict, path: Path) -> None:
+    designs = summary["designs"]
+    workloads = summary["workloads"]
+    width = 0.8 / len(workloads)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(designs) + 2), 4.8))
+    for i, workload in enumerate(workloads):
+        xs = [j + (i - (len(workloads) - 1) / 2) * width for j in range(len(designs))]
+        ax.bar(xs, [d["result"]["power"]["workloads"][workload]["energy_per_mac_pj"]
+                    for d in designs], width, label=workload)
+    ax.set_xticks(range(len(designs)), [d["label"] for d in designs], rotation=35, ha="right")
+    ax.set_xlabel("design")
+    ax.set_ylabel("energy per MAC (pJ)")
+    ax.set_title(f"Energy per MAC by workload at {summary['clock_ns']:g} ns clock")
+    ax.legend(title="workload")
+    fig.tight_layout()
+    fig.savefig(path, dpi=_DPI)
+    plt.close(fig)
+
+
+def _scaling(summary: dict, path: Path) -> None:
+    headline = summary["headline_workload"]
+    colors = _colors(summary)
+    arrays = [d for d in summary["designs"] if d["kind"] != "mac"]
+    fig, (area_ax, energy_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for pair in dict.fromkeys(_pair(d) for d in arrays):
+        series = sorted((d["rows"] * d["cols"], d) for d in arrays if _pair(d) == pair)
+        pes = [n for n, _ in series]
+        area_ax.plot(pes, [d["result"]["area"]["total_um2"] for _, d in series], "o-",
+                     color=colors[pair], label=pair)
+        energy_ax.plot(pes, [d["result"]["power"]["workloads"][headline]["energy_per_mac_pj"]
+                             for _, d in series], "o-", color=colors[pair], label=pair)
+    sizes = sorted({(d["rows"] * d["cols"], f"{d['rows']}x{d['cols']}") for d in arrays})
+    for ax in (area_ax, energy_ax):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks([n for n, _ in sizes], [f"{label}\n({n} PEs)" for n, label in sizes])
+        ax.minorticks_off()
+        ax.set_xlabel("array size (rows x cols)")
+        ax.grid(True, alpha=0.3)
+        if arrays:
+            ax.legend()
+        else:
+            ax.text(0.5, 0.5, "no arrays in this study", ha="center", transform=ax.transAxes)
+    area_ax.set_yscale("log")
+    area_ax.set_ylabel("area (um²)")
+    area_ax.set_title("Array area vs size")
+    energy_ax.set_ylabel(f"energy per MAC, {headline} workload (pJ)")
+    energy_ax.set_title("Array energy per MAC vs size")
+    fig.tight_layout()
+    fig.savefig(path, dpi=_DPI)
+    plt.close(fig)
+
+
+def _area_vs_energy(summary: dict, path: Path) -> None:
+    headline = summary["headline_workload"]
+    colors = _colors(summary)
+    markers = dict(zip(_levels(summary), "os^Dvp<>"))
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    for d in summary["designs"]:
+        x = d["derived"]["area_per_mac_um2"]
+        y = d["result"]["power"]["workloads"][headline]["energy_per_mac_pj"]
+        ax.scatter([x], [y], color=colors[_pair(d)], marker=markers.get(_level(d), "o"), s=60)
+    handles = [plt.Line2D([], [], color=c, marker="o", ls="", label=p) for p, c in colors.items()]
+    handles += [plt.Line2D([], [], color="black", marker=m, ls="", label=level)
+                for level, m in markers.items()]
+    ax.legend(handles=handles, fontsize="small")
+    ax.set_xlabel("area per MAC/cycle (um²)")
+    ax.set_ylabel(f"energy per MAC, {headline} workload (pJ)")
+    ax.set_title("Area vs energy per MAC (lower left is better)")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=_DPI)
+    plt.close(fig)
+
+
+_FIGURES = (
+    ("area_breakdown.png", "Area breakdown: sequential vs combinational, PEs vs edge logic",
+     _area_breakdown),
+    ("energy_per_mac.png", "Energy per MAC by workload", _energy_by_workload),
+    ("scaling.png", "Area and energy per MAC vs array size", _scaling),
+    ("area_vs_energy.png", "Area per MAC/cycle vs energy per MAC", _area_vs_energy),
+)
+
+
+def write_plots(summary: dict, out_dir: Path) -> dict[str, str]:
+    """Write every figure into ``out_dir``; returns file name -> caption."""
+    for name, _, draw in _FIGURES:
+        draw(summary, Path(out_dir) / name)
+    return {name: caption for name, caption, _ in _FIGURES}

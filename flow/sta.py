@@ -1,0 +1,149 @@
+"""Static timing and power of a mapped netlist with OpenSTA (``sta``), in one session per design.
+
+Timing: one clock ``clk`` at the target period, ideal (no clock tree), input and output delays
+0, so the worst path is the worst of register-to-register, input-to-register and
+register-to-output paths; its delay is the period minus its slack (setup time included) and
+Fmax = 1 / delay, at the Liberty file's own (typical) corner.
+
+Power: ``report_power`` with activities in transitions per clock period (OpenSTA's unit for
+``set_power_activity``; checked: doubling the period halves dynamic power). The vectorless
+estimate sets only the primary inputs' activity (``set_power_activity -input``, OpenSTA's
+default 0.1, duty 0.5) and lets OpenSTA propagate it through the cell functions. A workload
+estimate sets every cell pin of every simulated net to that net's measured activity and duty.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from flow.gatesim import Activity
+
+__all__ = ["VECTORLESS_INPUT_ACTIVITY", "Power", "StaResult", "pin_activities", "run_sta"]
+
+VECTORLESS_INPUT_ACTIVITY = 0.1
+_CHUNK = 2000
+_MARK = "QMAC-POWER"
+_TOTAL = re.compile(r"^Total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", re.M)
+
+
+@dataclass(frozen=True)
+class Power:
+    """Power components in mW."""
+
+    internal_mw: float
+    switching_mw: float
+    leakage_mw: float
+
+    @property
+    def total_mw(self) -> float:
+        return self.internal_mw + self.switching_mw + self.leakage_mw
+
+
+@dataclass(frozen=True)
+class StaResult:
+    timing: dict
+    vectorless: Power
+    workloads: dict[str, Power]
+
+
+def pin_activities(module: dict, activity: Activity,
+                   clock: str = "clk") -> dict[tuple[float, float], list[str]]:
+    """(activity, duty) -> input ports and cell pins (``inst/PIN``) with that measured activity.
+
+    ``module`` is the flattened netlist's module from Yosys's JSON (``flow.synth.flat_module``).
+    The clock is left out: OpenSTA gives clock pins two transitions per period itself.
+    """
+    bit_name: dict[int, str] = {}
+    for name, net in module["netnames"].items():
+        offset = net.get("offset", 0)
+        for i, bit in enumerate(net["bits"]):
+            label = name if len(net["bits"]) == 1 else f"{name}[{i + offset}]"
+            if isinstance(bit, int) and label in activity.toggles and label != clock:
+                bit_name.setdefault(bit, label)
+    groups: dict[tuple[float, float], list[str]] = {}
+    for name, port in module["ports"].items():
+        if port["direction"] != "input":
+            continue
+        for i, bit in enumerate(port["bits"]):
+            label = name if len(port["bits"]) == 1 else f"{name}[{i}]"
+            if label in activity.toggles and label != clock:
+                key = (activity.rate(label), round(activity.duty[label], 3))
+                groups.setdefault(key, []).append(label)
+    for inst, cell in module["cells"].items():
+        for pin, bits in cell["connections"].items():
+            for bit in bits:
+                net = bit_name.get(bit) if isinstance(bit, int) else None
+                if net is not None:
+                    key = (activity.rate(net), round(activity.duty[net], 3))
+                    groups.setdefault(key, []).append(f"{inst}/{pin}")
+    return groups
+
+
+def run_sta(sta: str, liberty: Path, netlist: Path, top: str, clock_ns: float, job_dir: Path,
+            workloads: dict[str, dict[tuple[float, float], list[str]]]) -> StaResult:
+    """Time the netlist, estimate vectorless power, then power under each workload's activity."""
+    lines = [
+        f"read_liberty {{{Path(liberty).resolve()}}}",
+        f"read_verilog {{{Path(netlist).resolve()}}}",
+        f"link_design {top}",
+        f"create_clock -name clk -period {clock_ns} [get_ports clk]",
+        "set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]",
+        "set_output_delay 0 -clock clk [all_outputs]",
+        "report_checks -path_delay max -digits 4",
+        f"set_power_activity -input -activity {VECTORLESS_INPUT_ACTIVITY} -duty 0.5",
+        f"puts {_MARK}:vectorless",
+        "report_power -digits 6",
+        "proc qmac_pins {activity duty pins} {",
+        "  foreach pin [get_pins $pins] { sta::set_power_pin_activity $pin $activity $duty }",
+        "}",
+        "proc qmac_ports {activity duty ports} {",
+        "  foreach port [get_ports $ports] {",
+        "    sta::set_power_input_port_activity $port $activity $duty",
+        "  }",
+        "}",
+    ]
+    for name, groups in workloads.items():
+        for (rate, duty), pins in sorted(groups.items()):
+            ports = [p for p in pins if "/" not in p]
+            cell_pins = [p for p in pins if "/" in p]
+            if ports:
+                lines.append(f"qmac_ports {rate!r} {duty!r} {{{' '.join(ports)}}}")
+            for i in range(0, len(cell_pins), _CHUNK):
+                lines.append(f"qmac_pins {rate!r} {duty!r} {{{' '.join(cell_pins[i:i + _CHUNK])}}}")
+        lines += [f"puts {_MARK}:{name}", "report_power -digits 6"]
+    script = job_dir / "sta.tcl"
+    script.write_text("\n".join(lines) + "\n")
+    done = subprocess.run([sta, "-no_splash", "-exit", script.name], cwd=job_dir,
+                          capture_output=True, text=True, check=False)
+    (job_dir / "sta.log").write_text(done.stdout + done.stderr)
+    errors = list(dict.fromkeys(line for line in (done.stderr + done.stdout).splitlines()
+                                if line.startswith("Error")))
+    text = done.stdout
+    if done.returncode != 0 or errors:
+        raise RuntimeError(f"sta failed on {netlist} (log {job_dir / 'sta.log'}):\n"
+                           + "\n".join((errors or done.stderr.strip().splitlines())[:10]))
+    sections = text.split(f"{_MARK}:")
+    timing = _timing(sections[0], clock_ns)
+    powers = {}
+    for section in sections[1:]:
+        name, _, body = section.partition("\n")
+        match = _TOTAL.search(body)
+        if match is None:
+            raise RuntimeError(f"sta printed no power total for {name} (log {job_dir / 'sta.log'})")
+        watts = [float(v) for v in match.groups()]
+        powers[name] = Power(watts[0] * 1e3, watts[1] * 1e3, watts[2] * 1e3)
+    return StaResult(timing, powers.pop("vectorless"), powers)
+
+
+def _timing(report: str, clock_ns: float) -> dict:
+    start = re.search(r"^Startpoint: (\S+)", report, re.M)
+    end = re.search(r"^Endpoint: (\S+)", report, re.M)
+    slack = re.search(r"^\s*(-?[0-9.]+)\s+slack", report, re.M)
+    if not (start and end and slack):
+        raise RuntimeError(f"sta reported no constrained path:\n{report.strip()[-2000:]}")
+    delay = clock_ns - float(slack[1])
+    return {"critical_path_ns": delay, "fmax_mhz": 1e3 / delay, "startpoint": start[1],
+            "endpoint": end[1], "slack_ns": float(slack[1])}

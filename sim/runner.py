@@ -1,0 +1,138 @@
+"""Export a design, build it for Icarus or Verilator and run a cocotb test module against it.
+
+The config travels to the testbench as JSON in ``QMAC_CONFIG`` (rebuild it with
+``golden.designs.config_from_json``) and the stimulus seed in ``QMAC_SEED``. Builds are cached
+per (Verilog text, simulator, waves) in ``<build_dir>/<sim>[_waves]/``, so test functions that
+share a build folder compile once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amaranth.lib import wiring
+from cocotb_tools.runner import VerilatorControlFile, get_runner
+
+from hw.export import export, write_atomic
+from sim.driver import STATS_ENV
+from sim.toolchain import VERILATOR_WAIVERS, check_sim, setup_simulator
+
+__all__ = ["CocotbRun", "run_cocotb"]
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMESCALE = ("1ns", "1ps")
+
+
+@dataclass(frozen=True)
+class CocotbRun:
+    """Outcome of one passing cocotb run: where its files are and how fast it went."""
+
+    sim: str
+    top: str
+    results: Path
+    log: Path
+    waves: Path | None
+    tests: tuple[str, ...]
+    stats: list[dict]
+    build_seconds: float
+    test_seconds: float
+
+
+def run_cocotb(config: Any, sim: str, test_module: str, build_dir: Path, *, seed: int,
+               waves: bool = False, extra_env: dict[str, str] | None = None,
+               design: wiring.Component | None = None,
+               testcase: str | None = None) -> CocotbRun:
+    """Run cocotb module ``test_module`` on ``config``'s design in simulator ``sim``.
+
+    Raises AssertionError with each failing test's message (the scoreboard's first mismatch)
+    if any cocotb test failed, RuntimeError if the build or the simulator itself failed.
+    ``design`` replaces ``hw.build.build(config)`` (used by the mutation test).
+    """
+    check_sim(sim)
+    setup_simulator(sim)
+    build_dir = Path(build_dir).resolve()
+    info = export(config, build_dir / "src", design)
+    top, verilog = info["top"], build_dir / "src" / info["verilog"]
+    sim_dir = build_dir / (f"{sim}_waves" if waves else sim)
+    sim_dir.mkdir(parents=True, exist_ok=True)
+    runner = get_runner(sim)
+
+    started = time.perf_counter()
+    _build(runner, sim, top, verilog, sim_dir, waves)
+    build_seconds = time.perf_counter() - started
+
+    tag = test_module.rsplit(".", 1)[-1] + (f"_{testcase}" if testcase else "")
+    results, log, stats_file = (sim_dir / f"{tag}{suffix}"
+                                for suffix in (".results.xml", ".log", ".stats.jsonl"))
+    for stale in (results, stats_file):
+        stale.unlink(missing_ok=True)
+    env = {"QMAC_CONFIG": json.dumps(config.params()), "QMAC_SEED": str(seed),
+           STATS_ENV: str(stats_file),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           **(extra_env or {})}
+    started = time.perf_counter()
+    try:
+        runner.test(test_module=test_module, hdl_toplevel=top, build_dir=sim_dir,
+                    test_dir=sim_dir, results_xml=str(results), seed=seed, extra_env=env,
+                    waves=waves, timescale=TIMESCALE, log_file=log, testcase=testcase)
+    except (SystemExit, RuntimeError):
+        # cocotb exits under pytest when a test fails; the results file tells what happened.
+        pass
+    test_seconds = time.perf_counter() - started
+    tests, failures = _read_results(results, log)
+    if failures:
+        raise AssertionError(f"{sim} run of {top} ({test_module}) failed {len(failures)} of "
+                             f"{len(tests)} tests (log {log}):\n" + "\n".join(failures))
+    stats = [json.loads(line) for line in stats_file.read_text().splitlines()] \
+        if stats_file.exists() else []
+    # Icarus dumps FST; Verilator VCD (its FST writer needs the lz4 headers at compile time).
+    wave_file = (sim_dir / (f"{top}.fst" if sim == "icarus" else "dump.vcd")) if waves else None
+    return CocotbRun(sim, top, results, log, wave_file, tests, stats, build_seconds, test_seconds)
+
+
+def _build(runner: Any, sim: str, top: str, verilog: Path, sim_dir: Path, waves: bool) -> None:
+    """Compile unless ``sim_dir`` already holds a build of exactly this Verilog.
+
+    ``runner.build`` also records the sources and options ``runner.test`` reads, so a cached
+    build still goes through it, with the compile commands emptied.
+    """
+    stamp = sim_dir / "qmac.stamp"
+    key = hashlib.sha256(f"{sim} waves={waves}\n".encode() + VERILATOR_WAIVERS.read_bytes()
+                         + verilog.read_bytes()).hexdigest()
+    cached = stamp.exists() and stamp.read_text() == key
+    if cached:
+        runner._build_command = list
+    else:
+        stamp.unlink(missing_ok=True)
+    sources: list[Any] = [verilog]
+    if sim == "verilator":
+        sources.insert(0, VerilatorControlFile(VERILATOR_WAIVERS))
+    log = sim_dir / "build.log"
+    try:
+        runner.build(sources=sources, hdl_toplevel=top, build_dir=sim_dir, timescale=TIMESCALE,
+                     waves=waves, always=True, log_file=None if cached else log)
+    except (SystemExit, RuntimeError) as err:
+        raise RuntimeError(f"{sim} build of {top} failed ({err}); see {log}") from None
+    write_atomic(stamp, key)
+
+
+def _read_results(results: Path, log: Path) -> tuple[tuple[str, ...], list[str]]:
+    """(names of the tests run, one line per failing or skipped test) from cocotb's xUnit file."""
+    if not results.exists():
+        raise RuntimeError(f"the simulator wrote no results ({results}); see {log}")
+    cases = list(ElementTree.parse(results).getroot().iter("testcase"))
+    if not cases:
+        raise RuntimeError(f"cocotb ran no tests (results {results}); see {log}")
+    failures = []
+    for case in cases:
+        for bad in (*case.findall("failure"), *case.findall("error"), *case.findall("skipped")):
+            failures.append(f"{case.get('name')} {bad.tag}: "
+                            f"{bad.get('message') or bad.text or 'no message'}")
+    return tuple(str(case.get("name")) for case in cases), failures

@@ -1,0 +1,159 @@
+"""flow.evaluate: the whole flow on a small MAC, its result JSON, and failures that leave none."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jschon
+import pytest
+
+from golden.mac import MACConfig
+from golden.systolic import SystolicConfig
+from flow.evaluate import MAC_SHAPE, evaluate, workload_shape
+from flow.liberty import read_liberty
+from flow.tools import DEFAULT_LIBERTY
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SCHEMA = Path(__file__).resolve().parents[2] / "flow" / "result_schema.json"
+
+
+def _validator() -> jschon.JSONSchema:
+    jschon.create_catalog("2020-12")
+    return jschon.JSONSchema(json.loads(SCHEMA.read_text()))
+
+
+@pytest.fixture(scope="module")
+def run(build_root: Path) -> tuple[dict, Path, list[str]]:
+    lines: list[str] = []
+    out = build_root / "flow_evaluate"
+    result = evaluate(MACConfig("dint4"), out_dir=out, seed=3, progress=lines.append)
+    return result, out / result["design"]["name"], lines
+
+
+def test_result_validates_against_schema(run: tuple) -> None:
+    result, folder, _ = run
+    schema = _validator()
+    assert schema.validate().valid
+    outcome = schema.evaluate(jschon.JSON(result))
+    assert outcome.valid, outcome.output("basic")
+    assert json.loads((folder / "result.json").read_text()) == result
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda r: r["power"]["workloads"]["llm"].pop("energy_per_mac_pj"),
+    lambda r: r["area"].update(total_um2="big"),
+    lambda r: r["timing"].update(fmax=1.0),
+    lambda r: r["power"]["workloads"].update(gaussian=r["power"]["workloads"]["llm"]),
+    lambda r: r.update(schema="qmac.result/2"),
+], ids=["missing-field", "wrong-type", "unknown-field", "unknown-workload", "wrong-schema"])
+def test_schema_rejects_malformed_results(run: tuple, mutate) -> None:
+    result = json.loads(json.dumps(run[0]))
+    mutate(result)
+    assert not _validator().evaluate(jschon.JSON(result)).valid
+
+
+def test_energy_and_power_arithmetic(run: tuple) -> None:
+    result, _, _ = run
+    clock = result["clock_ns"]
+    for name, w in result["power"]["workloads"].items():
+        assert w["total_mw"] == pytest.approx(w["internal_mw"] + w["switching_mw"]
+                                              + w["leakage_mw"])
+        assert w["energy_per_mac_pj"] == pytest.approx(w["total_mw"] * clock * w["cycles"]
+                                                       / w["macs"])
+        assert w["energy_per_op_pj"] == pytest.approx(w["energy_per_mac_pj"] / 2)
+        assert w["shape"] == list(MAC_SHAPE) and w["seed"] == 3
+        assert w["macs"] == MAC_SHAPE[0] * MAC_SHAPE[1] * MAC_SHAPE[2]
+        assert w["netlist_matches_golden"] is True
+        assert (Path(run[1]) / w["vcd"]).is_file()
+    vectorless = result["power"]["vectorless"]
+    assert vectorless["energy_per_mac_pj"] == pytest.approx(vectorless["total_mw"] * clock)
+    assert vectorless["input_activity"] == 0.1
+
+
+def test_zero_workload_spends_less_dynamic_energy_than_random(run: tuple) -> None:
+    workloads = run[0]["power"]["workloads"]
+
+    def dynamic(w: dict) -> float:
+        return (w["internal_mw"] + w["switching_mw"]) * w["cycles"] / w["macs"]
+
+    assert dynamic(workloads["zeros"]) < 0.5 * dynamic(workloads["uniform"])
+    assert dynamic(workloads["zeros"]) < dynamic(workloads["llm"])
+    assert workloads["zeros"]["mean_net_activity"] < 0.01 < workloads["uniform"][
+        "mean_net_activity"]
+
+
+def test_area_matches_cells_and_library(run: tuple) -> None:
+    area = run[0]["area"]
+    library = read_liberty(DEFAULT_LIBERTY)
+    assert area["total_um2"] == pytest.approx(sum(
+        c["count"] * library.cell(name).area for name, c in area["cells"].items()))
+    assert area["total_um2"] == pytest.approx(area["sequential_um2"] + area["combinational_um2"])
+
+
+def test_records_design_library_tools_and_files(run: tuple) -> None:
+    result, folder, lines = run
+    config = MACConfig("dint4")
+    assert result["design"] == {"name": config.name, "kind": "mac", "params": config.params(),
+                                "macs_per_cycle": 1}
+    assert result["library"]["name"] == "osu018_stdcells"
+    assert result["tools"]["sta"] and result["tools"]["yosys"].startswith("Yosys")
+    for name in result["files"].values():
+        assert (folder / name).is_file()
+    steps = [line.split()[0] for line in lines]
+    assert steps == ["export", "synth", "gatesim", "gatesim", "gatesim", "sta", "done"]
+    assert all(config.name in line and line.endswith(" s)") for line in lines)
+
+
+def test_array_shape_streams_two_weight_tiles() -> None:
+    class Array:
+        kind, rows, cols = "systolic", 4, 8
+    assert workload_shape(Array()) == (32, 8, 8)
+
+
+def test_unparsable_liberty_leaves_no_result(run: tuple, build_root: Path) -> None:
+    out = build_root / "flow_evaluate"
+    folder = run[1]
+    assert (folder / "result.json").is_file()
+    bad = build_root / "flow_evaluate_bad.lib"
+    bad.write_text("library (broken) {\n  cell (X) { area : ; \n")
+    with pytest.raises(RuntimeError, match=r"(?s)^yosys failed .*ERROR.*liberty"):
+        evaluate(MACConfig("dint4"), liberty=bad, out_dir=out, workloads=("zeros",),
+                 progress=lambda _: None)
+    assert not (folder / "result.json").exists(), "the stale result is gone, none written"
+    assert not list(folder.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"clock_ns": 0}, r"^clock_ns must be a positive number, not 0$"),
+    ({"workloads": ("gaussian",)}, r"^workloads must be a non-empty selection of "
+                                   r"\['uniform', 'llm', 'zeros'\], not \['gaussian'\]$"),
+    ({"workloads": ()}, r"^workloads must be a non-empty selection of .*, not \[\]$"),
+    ({"seed": -2}, r"^seed must be a non-negative integer, not -2$"),
+])
+def test_bad_arguments(kwargs: dict, message: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=message):
+        evaluate(MACConfig("int4"), out_dir=tmp_path, **kwargs)
+
+
+def test_missing_liberty_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match=r"^liberty file '/nonexistent/x.lib' does not exist$"):
+        evaluate(MACConfig("int4"), liberty="/nonexistent/x.lib", out_dir=tmp_path)
+
+
+def test_systolic_array_flow(build_root: Path) -> None:
+    """A 2 x 2 array: per-PE and edge area from the hierarchy, gate-level run matches golden."""
+    config = SystolicConfig(rows=2, cols=2, weight="dint4")
+    result = evaluate(config, out_dir=build_root / "flow_evaluate_array",
+                      workloads=("uniform", "zeros"), progress=lambda _: None)
+    assert _validator().evaluate(jschon.JSON(result)).valid
+    area = result["area"]
+    assert area["pe_count"] == 4
+    assert 0 < area["pe_um2"] and 0 < area["edge_um2"] < area["total_um2"]
+    assert area["pe_um2"] * 4 + area["edge_um2"] == pytest.approx(area["total_um2"])
+    assert result["design"]["macs_per_cycle"] == 4
+    uniform, zeros = result["power"]["workloads"]["uniform"], result["power"]["workloads"]["zeros"]
+    assert uniform["netlist_matches_golden"] and uniform["shape"] == [16, 4, 2]
+    assert zeros["internal_mw"] + zeros["switching_mw"] < uniform["internal_mw"] + uniform[
+        "switching_mw"]

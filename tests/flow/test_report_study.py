@@ -1,0 +1,112 @@
+"""Study definition (designs, sizes, clock) and the result cache key of the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import qmac_cli
+from flow import cache
+from flow.report import make_study, parse_designs, parse_sizes
+
+KEY_INPUTS = {"library_digest": "lib", "clock_ns": 10.0, "workloads": ("llm", "zeros"),
+              "seed": 0, "tools": {"yosys": "0.1", "sta": "2.0"}, "flow_version": "abc"}
+PARAMS = {"kind": "mac", "weight": "dint4", "act_bits": 8, "acc_bits": 24}
+
+
+def test_default_study_is_the_issue_comparison() -> None:
+    study = make_study()
+    names = [c.name for c in study.configs]
+    assert [c.weight.name for c in study.configs if c.kind == "mac"] == ["int8", "int4", "dint4"]
+    sizes = sorted({(c.rows, c.cols) for c in study.configs if c.kind == "systolic"})
+    assert sizes == [(4, 4), (8, 8), (16, 16)]
+    assert len(names) == len(set(names)) == 12
+    assert study.workloads == ("llm", "uniform", "zeros") and study.headline_workload == "llm"
+    assert study.clock_ns == 10.0 and study.seed == 0
+
+
+def test_quick_study_has_macs_and_two_by_two_arrays() -> None:
+    study = make_study(quick=True)
+    assert {(c.kind, getattr(c, "rows", None)) for c in study.configs} == {("mac", None),
+                                                                         ("systolic", 2)}
+    assert len(study.configs) == 6
+
+
+@pytest.mark.parametrize("text, kinds, formats", [
+    ("dint4", ("mac", "systolic"), ("dint4",)),
+    ("mac", ("mac",), ("int8", "int4", "dint4")),
+    ("systolic,INT4,int8", ("systolic",), ("int4", "int8")),
+    ("dint4f2, mac", ("mac",), ("dint4f2",)),
+])
+def test_parse_designs(text: str, kinds: tuple, formats: tuple) -> None:
+    assert parse_designs(text) == (kinds, formats)
+
+
+def test_custom_study_notes_the_added_baseline() -> None:
+    study = make_study("mac,dint4", clock_ns=5, workloads=("uniform",))
+    assert [c.weight.name for c in study.configs] == ["int8", "dint4"]
+    assert study.notes and "baseline" in study.notes[0]
+    assert study.headline_workload == "uniform"
+    assert make_study("mac").notes == ()
+
+
+@pytest.mark.parametrize("text, sizes", [("4,8", ((4, 4), (8, 8))), ("4x8, 2", ((4, 8), (2, 2)))])
+def test_parse_sizes(text: str, sizes: tuple) -> None:
+    assert parse_sizes(text) == sizes
+
+
+def test_bad_designs_and_sizes_are_named() -> None:
+    with pytest.raises(ValueError, match=r"^designs must be a comma list of kinds .*not 'fp8'$"):
+        parse_designs("mac,fp8")
+    with pytest.raises(ValueError, match=r"^sizes must be a comma list of N or RxC .*not '0x4'$"):
+        parse_sizes("4,0x4")
+    with pytest.raises(ValueError, match=r"^clock_ns must be a positive number .*not -1$"):
+        make_study(clock_ns=-1)
+
+
+def test_cache_key_covers_every_input() -> None:
+    base = cache.cache_key(PARAMS, **KEY_INPUTS)
+    assert base == cache.cache_key(dict(reversed(PARAMS.items())), **KEY_INPUTS)
+    changes = {"library_digest": "lib2", "clock_ns": 20.0, "workloads": ("llm",), "seed": 1,
+               "tools": {"yosys": "0.2", "sta": "2.0"}, "flow_version": "abd"}
+    keys = {cache.cache_key({**PARAMS, "acc_bits": 25}, **KEY_INPUTS)}
+    keys |= {cache.cache_key(PARAMS, **{**KEY_INPUTS, name: value})
+             for name, value in changes.items()}
+    assert base not in keys and len(keys) == len(changes) + 1
+
+
+def test_source_digest_ignores_presentation_modules(tmp_path: Path) -> None:
+    for rel in ("golden/a.py", "hw/b.py", "flow/evaluate.py", "flow/report.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    before = cache.source_digest(tmp_path)
+    (tmp_path / "flow/report.py").write_text("x = 2\n")
+    assert cache.source_digest(tmp_path) == before
+    (tmp_path / "flow/evaluate.py").write_text("x = 2\n")
+    assert cache.source_digest(tmp_path) != before
+
+
+def test_result_cache_round_trip(tmp_path: Path) -> None:
+    store = cache.ResultCache(tmp_path)
+    assert store.get("k") is None
+    store.put("k", {"area": 1.5})
+    store.put("k", {"area": 2.5})
+    assert store.get("k") == {"area": 2.5}
+    assert [p.name for p in (tmp_path / "k").iterdir()] == ["result.json"]
+    assert json.loads((tmp_path / "k" / "result.json").read_text()) == {"area": 2.5}
+
+
+def test_cli_names_a_missing_library(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.lib"
+    assert qmac_cli.main(["report", "--quick", "--liberty", str(missing),
+                          "-o", str(tmp_path / "out"), "--cache", str(tmp_path / "cache")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"qmac report: error: liberty file '{missing}' does not exist\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_rejects_bad_sizes(capsys: pytest.CaptureFixture) -> None:
+    assert qmac_cli.main(["report", "--sizes", "4,x"]) == 2
+    assert capsys.readouterr().err.startswith("qmac report: error: sizes must be a comma list")

@@ -1,0 +1,76 @@
+"""golden.workloads: shapes, code ranges, seeded determinism, and the LLM-like statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from golden.formats import DINT4, INT4, INT8
+from golden.workloads import (LLM_OUTLIER_GAIN, WORKLOADS, llm_outlier_channels,
+                              make_workload)
+
+
+@pytest.mark.parametrize("name", WORKLOADS)
+@pytest.mark.parametrize("weight", [INT8, INT4, DINT4], ids=lambda f: f.name)
+def test_shapes_and_code_ranges(name: str, weight) -> None:
+    a, w = make_workload(name, 5, 96, 3, weight, seed=1)
+    assert a.shape == (5, 96) and w.shape == (96, 3)
+    assert a.dtype == np.int64 and w.dtype == np.int64
+    INT8.check_codes(a, "a")
+    weight.check_codes(w, "w")
+
+
+@pytest.mark.parametrize("name", WORKLOADS)
+def test_same_seed_same_operands_other_seed_differs(name: str) -> None:
+    first = make_workload(name, 4, 64, 4, DINT4, seed=7)
+    again = make_workload(name, 4, 64, 4, DINT4, seed=7)
+    other = make_workload(name, 4, 64, 4, DINT4, seed=8)
+    assert all(np.array_equal(x, y) for x, y in zip(first, again))
+    if name == "zeros":
+        assert not first[0].any() and not first[1].any()
+    else:
+        assert not all(np.array_equal(x, y) for x, y in zip(first, other))
+
+
+def test_uniform_reaches_every_code() -> None:
+    a, w = make_workload("uniform", 64, 256, 8, DINT4, seed=0)
+    assert set(np.unique(w).tolist()) == set(DINT4.codes.tolist())
+    assert a.min() == -128 and a.max() == 127
+
+
+def test_llm_activations_have_outlier_channels() -> None:
+    k = 128
+    a, _ = make_workload("llm", 64, k, 4, INT8, seed=3)
+    channel_size = np.abs(a).mean(axis=0)
+    count = llm_outlier_channels(k)
+    ordered = np.sort(channel_size)
+    typical = np.median(channel_size)
+    assert np.all(ordered[-count:] > LLM_OUTLIER_GAIN / 4 * typical)
+    assert np.all(ordered[:-count] < LLM_OUTLIER_GAIN / 4 * typical)
+    assert np.abs(a).max(axis=1).min() >= 100, "per-token scaling puts each token's max near 127"
+
+
+def test_llm_dint4_weights_use_the_special_codes() -> None:
+    _, w = make_workload("llm", 4, 256, 8, DINT4, seed=0)
+    special = np.isin(w, list(DINT4.special_codes))
+    assert special.any(axis=0).all(), "every output channel uses +-1/2"
+    assert (w == 0).mean() < 0.5
+
+
+def test_llm_weights_concentrate_near_zero() -> None:
+    _, w = make_workload("llm", 4, 512, 8, INT4, seed=0)
+    assert np.mean(np.abs(w) <= 2) > 0.6, "the Laplacian tails set the scale"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"name": "gaussian"}, r"^workload must be one of \['uniform', 'llm', 'zeros'\], not 'gaussian'$"),
+    ({"m": 0}, r"^m must be a positive integer, not 0$"),
+    ({"k": 2.5}, r"^k must be a positive integer, not 2.5$"),
+    ({"n": True}, r"^n must be a positive integer, not True$"),
+    ({"weight": "dint4"}, r"^weight must be a Format, not 'dint4'$"),
+    ({"seed": -1}, r"^seed must be a non-negative integer, not -1$"),
+])
+def test_bad_arguments_name_the_parameter(kwargs: dict, message: str) -> None:
+    args = {"name": "llm", "m": 2, "k": 8, "n": 2, "weight": DINT4, "seed": 0, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        make_workload(**args)
