@@ -94,7 +94,7 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
         a_codes, w_codes = make_workload(name, m, k, n, config.weight, seed)
         trace = config.gemm_trace(a_codes, w_codes)
         sim = simulate(trace, config.name, synth.netlist, cells_verilog, job / f"gatesim_{name}",
-                       tools.iverilog, tools.vvp)
+                       tools.iverilog, tools.vvp, bench_dir=job / "gatesim_bench")
         traces[name] = (trace, sim)
         activities[name] = pin_activities(module, sim.activity)
     runtime["gatesim"] = time.perf_counter() - t0

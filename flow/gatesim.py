@@ -13,6 +13,7 @@ delay, so glitches are not counted.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ HALF_PERIOD = 5
 """Simulation time units per clock half-period (the simulation has zero delay; only order counts)."""
 
 _BENCH = "qmac_tb"
+_VAR = re.compile(r"\$var\s+\S+\s+(\d+)\s+(\S+)\s+(\S+)(?:\s+\[(\d+)(?::(\d+))?\])?\s+\$end")
 _VCD = "activity.vcd"
 _OUT = "outputs.txt"
 
@@ -53,16 +55,18 @@ class GateSim:
     vcd: Path
 
 
-def write_bench(trace: PortTrace, top: str, job_dir: Path, window_start: int = 0) -> Path:
-    """Write ``<job_dir>/qmac_tb.v`` and one ``in_<port>.hex`` per input port."""
+def write_bench(trace: PortTrace, top: str, bench_dir: Path) -> Path:
+    """Write ``<bench_dir>/qmac_tb.v``: a bench for traces of ``trace``'s ports and length.
+
+    The stimulus (``in_<port>.hex``), the sampled outputs and the VCD live in the folder the
+    compiled bench runs in; ``+window=W`` starts the VCD at cycle W. One compiled bench thus
+    serves every workload of the same shape.
+    """
     cycles = trace.cycles
     lines = ["`timescale 1ns/10ps", f"module {_BENCH};", "  reg clk = 0;", "  reg rst = 1;"]
     for port in trace.input_ports:
         lines.append(f"  reg {_range(port.bits)}{port.name} = 0;")
         lines.append(f"  reg {_range(port.bits)}mem_{port.name} [0:{cycles - 1}];")
-        digits = (port.bits + 3) // 4
-        (job_dir / f"in_{port.name}.hex").write_text(
-            "".join(f"{word:0{digits}x}\n" for word in port.pack(trace.inputs[port.name])))
     for port in trace.output_ports:
         lines.append(f"  wire {_range(port.bits)}{port.name};")
     names = ["clk", "rst", *(p.name for p in trace.ports)]
@@ -70,15 +74,16 @@ def write_bench(trace: PortTrace, top: str, job_dir: Path, window_start: int = 0
     lines += [
         f"  {top} dut ({', '.join(f'.{n}({n})' for n in names)});",
         f"  always #{HALF_PERIOD} clk = ~clk;",
-        "  integer t, out;",
+        "  integer t, out, window;",
         "  initial begin",
+        '    if (!$value$plusargs("window=%d", window)) window = 0;',
         *(f'    $readmemh("in_{p.name}.hex", mem_{p.name});' for p in trace.input_ports),
         f'    out = $fopen("{_OUT}", "w");',
         f"    repeat ({RESET_CYCLES}) @(posedge clk);",
         f"    for (t = 0; t < {cycles}; t = t + 1) begin",
         "      @(negedge clk);",
         f'      $fwrite(out, "{" ".join(["%h"] * len(outputs))}\\n", {", ".join(outputs)});',
-        f"      if (t == {window_start}) begin",
+        "      if (t == window) begin",
         f'        $dumpfile("{_VCD}");',
         "        $dumpvars(1, dut);",
         "      end",
@@ -92,21 +97,29 @@ def write_bench(trace: PortTrace, top: str, job_dir: Path, window_start: int = 0
         "endmodule",
         "",
     ]
-    bench = job_dir / f"{_BENCH}.v"
+    bench = bench_dir / f"{_BENCH}.v"
     bench.write_text("\n".join(lines))
     return bench
 
 
 def simulate(trace: PortTrace, top: str, netlist: Path, cells_verilog: Path, job_dir: Path,
-             iverilog: str, vvp: str, window_start: int = 0) -> GateSim:
-    """Run ``trace`` on ``netlist``; raise AssertionError with the first mismatch if it is wrong."""
+             iverilog: str, vvp: str, window_start: int = 0,
+             bench_dir: Path | None = None) -> GateSim:
+    """Run ``trace`` on ``netlist``; raise AssertionError with the first mismatch if it is wrong.
+
+    The bench is compiled into ``bench_dir`` (default ``job_dir``) unless the one there was
+    compiled from the same netlist, cell models, ports and length: workloads share it.
+    """
     if not 0 <= window_start < trace.cycles:
         raise ValueError(f"window_start must be in [0, {trace.cycles - 1}], not {window_start!r}")
     job_dir.mkdir(parents=True, exist_ok=True)
-    bench = write_bench(trace, top, job_dir, window_start)
-    _run([iverilog, "-g2005", "-s", _BENCH, "-o", "sim.vvp", bench.name,
-          str(Path(netlist).resolve()), str(Path(cells_verilog).resolve())], job_dir, "iverilog")
-    _run([vvp, "-n", "sim.vvp"], job_dir, "vvp")
+    compiled = _compile(trace, top, Path(netlist).resolve(), Path(cells_verilog).resolve(),
+                        Path(bench_dir or job_dir), iverilog)
+    for port in trace.input_ports:
+        digits = (port.bits + 3) // 4
+        (job_dir / f"in_{port.name}.hex").write_text(
+            "".join(f"{word:0{digits}x}\n" for word in port.pack(trace.inputs[port.name])))
+    _run([vvp, "-n", str(compiled), f"+window={window_start}"], job_dir, "vvp")
     observed = _read_outputs(trace, job_dir / _OUT)
     mismatch = trace.first_mismatch(observed)
     if mismatch is not None:
@@ -116,15 +129,31 @@ def simulate(trace: PortTrace, top: str, netlist: Path, cells_verilog: Path, job
     return GateSim(observed, activity, job_dir / _VCD)
 
 
+def _compile(trace: PortTrace, top: str, netlist: Path, cells_verilog: Path, bench_dir: Path,
+             iverilog: str) -> Path:
+    bench_dir.mkdir(parents=True, exist_ok=True)
+    compiled = bench_dir / "sim.vvp"
+    stamp = bench_dir / "sim.stamp"
+    key = json.dumps([top, str(netlist), netlist.stat().st_mtime_ns, netlist.stat().st_size,
+                      str(cells_verilog), trace.cycles, [p.to_json() for p in trace.ports]])
+    if compiled.exists() and stamp.exists() and stamp.read_text() == key:
+        return compiled
+    stamp.unlink(missing_ok=True)
+    bench = write_bench(trace, top, bench_dir)
+    _run([iverilog, "-g2005", "-s", _BENCH, "-o", compiled.name, bench.name, str(netlist),
+          str(cells_verilog)], bench_dir, "iverilog")
+    stamp.write_text(key)
+    return compiled
+
+
 def read_vcd(path: Path, cycles: int) -> Activity:
-    """Count each net bit's 0<->1 transitions and time at 1 in a VCD of one scope (streamed)."""
-    bits_of: dict[str, list[str]] = {}
-    var = re.compile(r"\$var\s+\S+\s+(\d+)\s+(\S+)\s+(\S+)(?:\s+\[(\d+)(?::(\d+))?\])?\s+\$end")
-    state: dict[str, str] = {}
-    high_since: dict[str, int] = {}
-    toggles: dict[str, int] = {}
-    high: dict[str, int] = {}
-    now = start = None
+    """Count each net bit's 0<->1 transitions and time at 1 in a VCD of one scope (streamed).
+
+    Variables sharing an identifier code (aliases of one net) get the same counts. Each bit keeps
+    ``[value, transitions, time at 1, last rise]``; values other than 0/1 end a run at 1 and
+    never count as a transition.
+    """
+    names_of: dict[str, list[list[str]]] = {}
     tick_ns = 1.0
     with open(path) as vcd:
         for line in vcd:
@@ -133,54 +162,67 @@ def read_vcd(path: Path, cycles: int) -> Activity:
             if line.startswith("$timescale"):
                 tick_ns = _timescale_ns(line + next(vcd))
                 continue
-            match = var.search(line)
+            match = _VAR.search(line)
             if match:
-                width, code, name = int(match[1]), match[2], match[3]
-                msb = int(match[4]) if match[4] is not None else None
-                lsb = int(match[5]) if match[5] is not None else msb
-                if msb is None or (width == 1 and match[5] is None):
-                    names = [name if msb is None else f"{name}[{msb}]"]
-                else:
-                    step = -1 if msb >= lsb else 1
-                    names = [f"{name}[{i}]" for i in range(msb, lsb + step, step)]
-                bits_of.setdefault(code, []).extend(names)
-                for n in names:
-                    toggles[n], high[n] = 0, 0
+                names_of.setdefault(match[2], []).append(_bit_names(match))
+        bits = {code: [["-", 0, 0, 0] for _ in aliases[0]] for code, aliases in names_of.items()}
+        scalars = {code: state[0] for code, state in bits.items() if len(state) == 1}
+        now = start = None
         for line in vcd:
-            head = line[0:1]
+            head = line[0]
             if head == "#":
                 now = int(line[1:])
                 start = now if start is None else start
                 continue
-            if head in ("b", "B"):
+            if head in "01xzXZ":
+                changes: list = [(scalars.get(line[1:].rstrip()), head)]
+                if changes[0][0] is None:
+                    continue
+            elif head in "bB":
                 value, code = line[1:].split()
-            elif head in ("0", "1", "x", "X", "z", "Z"):
-                value, code = head, line[1:].strip()
+                state = bits.get(code)
+                if state is None:
+                    continue
+                width = len(state)
+                value = value.rjust(width, "0" if value[0] in "01" else value[0])[-width:]
+                changes = list(zip(state, value))
             else:
                 continue
-            names = bits_of.get(code)
-            if names is None:
-                continue
-            width = len(names)
-            value = value.lower().rjust(width, "0" if value[0] in "01" else value[0].lower())
-            for name, bit in zip(names, value[-width:]):
-                old = state.get(name)
-                if old == bit:
+            for bit, new in changes:
+                old = bit[0]
+                if old == new:
                     continue
-                if old is not None and old in "01" and bit in "01":
-                    toggles[name] += 1
                 if old == "1":
-                    high[name] += now - high_since[name]
-                if bit == "1":
-                    high_since[name] = now
-                state[name] = bit
+                    bit[2] += now - bit[3]
+                    if new == "0":
+                        bit[1] += 1
+                elif new == "1":
+                    bit[3] = now
+                    if old == "0":
+                        bit[1] += 1
+                bit[0] = new
     window = round(cycles * 2 * HALF_PERIOD / tick_ns)
     end = (start or 0) + window
-    for name, bit in state.items():
-        if bit == "1":
-            high[name] += end - high_since[name]
-    duty = {n: min(1.0, max(0.0, high[n] / window)) for n in toggles}
+    toggles: dict[str, int] = {}
+    duty: dict[str, float] = {}
+    for code, aliases in names_of.items():
+        for i, bit in enumerate(bits[code]):
+            high = bit[2] + (end - bit[3] if bit[0] == "1" else 0)
+            for names in aliases:
+                toggles[names[i]] = bit[1]
+                duty[names[i]] = min(1.0, max(0.0, high / window))
     return Activity(cycles, toggles, duty)
+
+
+def _bit_names(match: re.Match) -> list[str]:
+    """Names of a ``$var``'s bits, most significant first (the order of VCD vector values)."""
+    width, name = int(match[1]), match[3]
+    if match[4] is None:
+        return [name] if width == 1 else [f"{name}[{i}]" for i in range(width - 1, -1, -1)]
+    msb = int(match[4])
+    lsb = int(match[5]) if match[5] is not None else msb
+    step = -1 if msb >= lsb else 1
+    return [f"{name}[{i}]" for i in range(msb, lsb + step, step)]
 
 
 def _timescale_ns(text: str) -> float:

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 __all__ = ["write_plots"]
 
 _DPI = 110
+_HEADROOM = 1.3  # y-axis room above the tallest bar, so the legend does not hide it
 
 
 def _levels(summary: dict) -> list[str]:
@@ -69,8 +70,10 @@ def _area_breakdown(summary: dict, path: Path) -> None:
             bottom.set_title(f"{level}\nPEs vs edge logic")
             bottom.set_xlabel("weight x activation format")
             bottom.set_ylabel("area (um²)")
+            bottom.set_ylim(0, _HEADROOM * max(d["result"]["area"]["total_um2"] for d in designs))
             bottom.tick_params(axis="x", rotation=20)
         top.set_ylabel("area (um²)")
+        top.set_ylim(0, _HEADROOM * max(d["result"]["area"]["total_um2"] for d in designs))
         top.set_xlabel("weight x activation format")
         top.tick_params(axis="x", rotation=20)
     axes[0][0].legend(loc="upper right", fontsize="small")

@@ -9,7 +9,11 @@ Power: ``report_power`` with activities in transitions per clock period (OpenSTA
 ``set_power_activity``; checked: doubling the period halves dynamic power). The vectorless
 estimate sets only the primary inputs' activity (``set_power_activity -input``, OpenSTA's
 default 0.1, duty 0.5) and lets OpenSTA propagate it through the cell functions. A workload
-estimate sets every cell pin of every simulated net to that net's measured activity and duty.
+estimate gives every input port and every cell pin of a simulated net that net's measured
+activity and duty through ``sta::set_power_pin_activity`` (the ``-pins`` option of the Tcl
+command is broken in OpenSTA 2.0.17). That version honours them on input ports, cell inputs
+and flip-flop outputs but derives each combinational output's activity from its inputs' through
+the cell function (independent inputs assumed); ``docs/flow.md`` discusses what this means.
 """
 
 from __future__ import annotations

@@ -34,9 +34,9 @@ class Tools:
     vvp: str
 
     def versions(self) -> dict[str, str]:
-        yosys = re.sub(r",.*", ")", _version([*self.yosys, "-V"]))
-        return {"yosys": yosys, "sta": _version([self.sta, "-version"]),
-                "iverilog": _version([self.iverilog, "-V"])}
+        yosys = re.sub(r",.*", ")", _version((*self.yosys, "-V")))
+        return {"yosys": yosys, "sta": _version((self.sta, "-version")),
+                "iverilog": _version((self.iverilog, "-V"))}
 
 
 def find_tools() -> Tools:
@@ -77,16 +77,13 @@ def _find_yosys() -> tuple[str, ...]:
 
 
 def _yosys_release(command: str) -> tuple[int, int]:
-    match = re.search(r"Yosys (\d+)\.(\d+)", _version([command, "-V"]))
+    match = re.search(r"Yosys (\d+)\.(\d+)", _version((command, "-V")))
     return (int(match[1]), int(match[2])) if match else (0, 0)
 
 
 @lru_cache(maxsize=None)
-def _version_cached(argv: tuple[str, ...]) -> str:
+def _version(argv: tuple[str, ...]) -> str:
+    """First line a tool prints for its version flag (cached: the report asks once per design)."""
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     lines = (done.stdout or done.stderr).strip().splitlines()
     return lines[0].strip() if lines else "unknown"
-
-
-def _version(argv: list[str]) -> str:
-    return _version_cached(tuple(argv))

@@ -64,7 +64,7 @@ def scalesim_ws_cycles(rows: int, cols: int, m: int, k: int, n: int) -> int:
 
 @dataclass(frozen=True)
 class SystolicConfig:
-    """Parameters of a systolic array; ``hw.systolic.SystolicArray`` is generated from exactly these."""
+    """Parameters of an array; ``hw.systolic.SystolicArray`` is generated from exactly these."""
 
     rows: int
     cols: int
@@ -116,7 +116,7 @@ class SystolicConfig:
 
     @property
     def latency(self) -> int:
-        """Rising edges from a row on ``x`` to its results on ``y``: skew + PE grid + deskew + output."""
+        """Edges from a row on ``x`` to its results on ``y``: skew, PE grid, deskew, output."""
         return self.rows + self.cols
 
     @property

@@ -19,12 +19,14 @@ class MAC(wiring.Component):
 
     * Regular codes ``c``: a narrow ``b x a`` signed multiplier computes ``c * x``
       (``b + a`` bits); the scaled product ``(c * x) << f`` is wiring (``f`` zero LSBs).
-    * Special codes (dINT's two grid ends, scaled value ``+-2**k``; ``k = 0`` for dINT4): no
-      multiplier row at all, the product is the activation shifted by ``k`` (wiring) or its
-      negation, selected by a mux on ``w == code``. The multiplier's result for those codes is
-      discarded, so it never needs the ``+-2**-f`` values.
-    * The selected product is ``product_bits`` wide (12 for INT4/dINT4 x INT8, 16 for INT8 x
-      INT8). With ``pipeline`` it is registered together with ``valid`` and ``clear``.
+    * Special codes (dINT's two grid ends, scaled value ``+-2**k``; ``k = 0`` for dINT4) do not
+      widen the multiplier: their product is the activation shifted by ``k`` (wiring) or its
+      negation, selected by a mux on ``w == code``; the multiplier's result for those codes is
+      discarded, so it never has to represent ``+-2**-f``.
+    * The selected product is ``product_bits`` wide (16 for INT8 x INT8, 12 for INT4 and dINT4
+      x INT8: regular dINT4 codes -7..6 scale to -14..12, so ``(c * x) << 1`` fits 12 bits;
+      code -8's multiplier result, which would not, is the one the mux replaces). With
+      ``pipeline`` it is registered together with ``valid`` and ``clear``.
     * The adder computes ``(clear ? 0 : acc) + product``: ``acc_bits`` wide for wrap (the carry
       out is dropped, which is two's complement wrap), ``acc_bits + 1`` wide for saturate, whose
       result is clamped to ``[-2**(acc_bits-1), 2**(acc_bits-1) - 1]``.

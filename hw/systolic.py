@@ -85,7 +85,8 @@ class PE(wiring.Component):
 
 
 class Skew(wiring.Component):
-    """Input edge: lane r of ``x`` and its bank bit reach PE row r after r register stages."""
+    """Input edge: lane r of ``x`` reaches PE row r after r register stages, and so does the bank
+    bit (one shared delay chain, tapped once per row)."""
 
     def __init__(self, config: SystolicConfig) -> None:
         self.config = config
@@ -95,14 +96,12 @@ class Skew(wiring.Component):
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
+        bank = self.bank
         for r in range(self.config.rows):
-            x, bank = self.x[r], self.bank
-            for stage in range(r):
-                x_next = Signal.like(self.x[r], name=f"x{r}_d{stage + 1}")
-                bank_next = Signal(name=f"bank{r}_d{stage + 1}")
-                m.d.sync += [x_next.eq(x), bank_next.eq(bank)]
-                x, bank = x_next, bank_next
-            m.d.comb += [self.x_out[r].eq(x), self.bank_out[r].eq(bank)]
+            if r:
+                bank = _delay(m, bank, 1, f"bank{r}")
+            m.d.comb += [self.x_out[r].eq(_delay(m, self.x[r], r, f"x{r}")),
+                         self.bank_out[r].eq(bank)]
         return m
 
 

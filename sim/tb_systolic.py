@@ -50,15 +50,23 @@ def gemm_shapes(config: SystolicConfig, rng: np.random.Generator) -> list[tuple[
     return [(1, k, n), (large, k, n)]
 
 
-def extreme_codes(config: SystolicConfig, rng: np.random.Generator,
-                  m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Weights drawn from the extreme and special codes, activations from the extremes."""
+def extreme_codes(config: SystolicConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of an extreme weight code and an extreme activation in every PE.
+
+    Weight codes: both ends of the code range (dINT's special codes), both ends of the integer
+    grid, -1, 0, 1; activations: both ends (INT8 -128), -1, 0, 1. Tile t puts weight code
+    ``(t + r + c) mod P`` in PE (r, c), and each tile streams every activation code past it.
+    """
     fmt = config.weight
-    w_pool = sorted({fmt.code_min, fmt.code_max, *fmt.special_codes, 0, 1, -1})
+    w_pool = sorted({fmt.code_min, fmt.code_max, fmt.grid_min, fmt.grid_max, *fmt.special_codes,
+                     -1, 0, 1})
     a_pool = [config.act.code_min, config.act.code_max, -1, 0, 1]
-    k, n = 2 * config.rows, 2 * config.cols
-    return (rng.choice(a_pool, (m, k)).astype(np.int64),
-            rng.choice(w_pool, (k, n)).astype(np.int64))
+    rows, cols, tiles = config.rows, config.cols, len(w_pool)
+    r, c, t = np.meshgrid(np.arange(rows), np.arange(cols), np.arange(tiles), indexing="ij")
+    w = np.zeros((tiles * rows, cols), dtype=np.int64)
+    w[t * rows + r, c] = np.asarray(w_pool)[(t + r + c) % tiles]
+    m, k = np.meshgrid(np.arange(len(a_pool)), np.arange(tiles * rows), indexing="ij")
+    return np.asarray(a_pool)[(m + k) % len(a_pool)], w
 
 
 CORNER_MAX_TILES = 64
@@ -124,8 +132,8 @@ async def all_zero(dut: object) -> None:
 @cocotb.test()
 async def extreme_codes_gemm(dut: object) -> None:
     """Every dINT special code, INT8 -128 and the other grid ends in every PE position."""
-    config, rng = _config(), _rng()
-    a, w = extreme_codes(config, rng, 2 * config.rows + config.cols)
+    config = _config()
+    a, w = extreme_codes(config)
     await _run_gemm(dut, config, a, w, "extremes")
 
 

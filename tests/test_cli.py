@@ -1,8 +1,10 @@
-"""The ``qmac`` command line: ``qmac formats``."""
+"""The ``qmac`` command line: ``qmac formats``, ``qmac verilog``, ``qmac regress``."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +40,39 @@ def test_formats_bad_name_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert re.match(r"^qmac formats: error: format must be one of int8, int4, dint4, .* "
                     r"not 'dint2' \(bits must be an integer in \[3, 16\], not 2\)$",
                     captured.err.strip())
+
+
+def test_verilog_writes_design_and_manifest(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["verilog", "--design", "mac", "--weight", "dint4", "--acc-bits", "20", "--saturate",
+            "--pipeline", "-o", str(tmp_path)]
+    assert qmac_cli.main(args) == 0
+    name = "mac_dint4_x_int8_acc20_saturate_pipe"
+    manifest = json.loads((tmp_path / f"{name}.json").read_text())
+    assert manifest["params"] == {"kind": "mac", "weight": "dint4", "act_bits": 8, "acc_bits": 20,
+                                  "overflow": "saturate", "pipeline": True}
+    assert manifest["latency"] == 2
+    assert f"module {name}(" in (tmp_path / f"{name}.v").read_text()
+    assert capsys.readouterr().out.splitlines()[0] == str(tmp_path / f"{name}.v")
+
+
+def test_verilog_bad_acc_bits_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert qmac_cli.main(["verilog", "--weight", "int8", "--acc-bits", "8", "-o",
+                          str(tmp_path)]) == 2
+    assert re.match(r"^qmac verilog: error: acc_bits must be an integer in \[16, 48\] for int8 x "
+                    r"int8 \(one product needs 16 bits\), not 8$", capsys.readouterr().err.strip())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_regress_runs_icarus_and_dumps_waves(build_root: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = build_root / "cli_regress"
+    args = ["regress", "--sim", "icarus", "--weight", "dint4", "--random-cycles", "300",
+            "--waves", "-o", str(out)]
+    assert qmac_cli.main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "5 of 5 cases passed"
+    assert all(re.match(r"^\[\d/5\] icarus mac_dint4_\w+ \(seed 0\): ok, \d+ cycles", line)
+               for line in lines[:-1])
+    waves = out / "mac_dint4_x_int8_acc24_wrap" / "icarus_waves" / "mac_dint4_x_int8_acc24_wrap.fst"
+    assert waves.stat().st_size > 0

@@ -111,3 +111,24 @@ def test_window_start_is_checked(netlist: tuple, tmp_path: Path) -> None:
                                          rf"not {trace.cycles}$"):
         simulate(trace, config.name, path, DEFAULT_CELLS_VERILOG, tmp_path, tools.iverilog,
                  tools.vvp, window_start=trace.cycles)
+
+
+def test_compiled_bench_is_shared_until_the_netlist_changes(netlist: tuple,
+                                                             tmp_path: Path) -> None:
+    config, path = netlist
+    tools = find_tools()
+    copy = tmp_path / "netlist.v"
+    copy.write_text(path.read_text())
+    bench = tmp_path / "bench"
+
+    def run(workload: str) -> float:
+        trace = config.gemm_trace(*make_workload(workload, 2, 8, 2, config.weight, seed=1))
+        simulate(trace, config.name, copy, DEFAULT_CELLS_VERILOG, tmp_path / workload,
+                 tools.iverilog, tools.vvp, bench_dir=bench)
+        return (bench / "sim.vvp").stat().st_mtime_ns
+
+    first = run("uniform")
+    assert run("llm") == first, "same shape, same netlist: no recompilation"
+    copy.write_text(path.read_text().replace("XOR2X1 ", "XNOR2X1 "))
+    with pytest.raises(AssertionError, match=r"first mismatch"):
+        run("uniform")

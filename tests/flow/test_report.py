@@ -22,8 +22,8 @@ PLOTS = ("area_breakdown.png", "energy_per_mac.png", "scaling.png", "area_vs_ene
 @pytest.fixture(scope="module")
 def quick(build_root: Path) -> dict:
     """Run ``qmac report --quick`` from an empty cache; returns paths, data and progress lines."""
-    cache = build_root / "report" / "cache"
-    out = build_root / "report" / "quick"
+    cache = build_root / "test_report" / "cache"
+    out = build_root / "test_report" / "quick"
     shutil.rmtree(cache, ignore_errors=True)
     lines: list[str] = []
     study = rep.make_study(quick=True, command="qmac report --quick")

@@ -115,7 +115,7 @@ SHAPES = [(1, 1, 1), (1, 9, 7), (5, 4, 4), (40, 12, 9), (3, 17, 2)]
 @pytest.mark.parametrize("rows, cols, depth", [(2, 2, 0), (4, 3, 0), (3, 4, 5), (8, 8, 0)])
 @pytest.mark.parametrize("m, k, n", SHAPES)
 def test_closed_form_cycles_equal_the_cycle_model(rows, cols, depth, m, k, n) -> None:
-    """``gemm_cycles`` equals the stream length, and the model's last valid row is its last cycle."""
+    """``gemm_cycles`` equals the stream length; the model's last valid row is its last cycle."""
     config = SystolicConfig(rows, cols, "dint4", acc_depth=depth)
     if depth and m > depth and m % depth:
         m = depth * 2

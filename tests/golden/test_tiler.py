@@ -105,7 +105,8 @@ def test_schedule_rejects_bad_shapes(a_shape, w_shape, message) -> None:
 
 def test_schedule_rejects_codes_outside_the_format() -> None:
     config = SystolicConfig(2, 2, "dint4")
-    with pytest.raises(ValueError, match=r"^w_codes holds code 8, outside dint4's range \[-8, 7\]$"):
+    message = r"^w_codes holds code 8, outside dint4's range \[-8, 7\]$"
+    with pytest.raises(ValueError, match=message):
         schedule_gemm(config, np.zeros((1, 2), dtype=np.int64), np.full((2, 2), 8))
 
 

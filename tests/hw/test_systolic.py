@@ -1,4 +1,4 @@
-"""Build tests of the systolic array: structure, Verilog, lint, and every cycle in Amaranth's simulator.
+"""Build tests of the systolic array: structure, Verilog, lint, every cycle in Amaranth's simulator.
 
 The Amaranth simulator runs in-process (no C++ build), so small arrays are checked here against
 the golden cycle model on *every* output cycle, including those ``y_valid`` does not mark; the
@@ -7,12 +7,14 @@ cocotb regressions in tests/sim check the exported Verilog.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+import warnings
 
 import numpy as np
 import pytest
-from amaranth.hdl import Value
+from amaranth.hdl import Fragment, UnusedElaboratable, Value
 from amaranth.sim import Simulator
 
 from golden.systolic import SystolicConfig
@@ -21,6 +23,7 @@ from golden.trace import PortTrace
 from hw.build import build
 from hw.export import export
 from hw.systolic import PE, SystolicArray
+from qmac_cli import main as qmac_main
 from sim.toolchain import lint_verilog
 
 
@@ -77,27 +80,30 @@ def _modules(config: SystolicConfig, out) -> set[str]:
 
 
 def test_hierarchy_is_what_the_flow_reads(build_root) -> None:
-    """One Verilog module per PE (``pe_{r}_{c}``) and per edge block, as flow/ sums areas by them."""
+    """One Verilog module per PE (``pe_{r}_{c}``) and per edge block: flow/ sums areas by them."""
     out = build_root / "systolic_hw"
     config = SystolicConfig(2, 3, "dint4", acc_depth=2)
     top = config.name
     pes = {f"{top}.pe_{r}_{c}" for r in range(2) for c in range(3)}
-    assert _modules(config, out) == {top, *pes, *(f"{top}.{e}" for e in ("skew", "deskew", "accum"))}
+    edges = {f"{top}.{e}" for e in ("skew", "deskew", "accum")}
+    assert _modules(config, out) == {top, *pes, *edges}
     plain = SystolicConfig(2, 3, "dint4")
     assert {m.split(".", 1)[-1] for m in _modules(plain, out) if "." in m} == \
         {m.split(".", 1)[-1] for m in pes} | {"skew", "deskew"}
     saved = json.loads((out / f"{top}.json").read_text())
     assert saved["params"] == config.params() and saved["macs_per_cycle"] == 6
-    assert saved["latency"] == build(config).latency == config.latency
+    assert saved["latency"] == config.latency
     assert [p["name"] for p in saved["ports"]] == [p.name for p in config.ports]
 
 
 def test_ports_have_the_config_widths() -> None:
     config = SystolicConfig(3, 4, "int4", acc_depth=5)
-    members = build(config).signature.members
+    design = build(config)
     for port in config.ports:
-        assert Value.cast(getattr(build(config), port.name)).shape().width == port.bits
-        assert members[port.name].flow.name == ("In" if port.direction == "in" else "Out")
+        assert Value.cast(getattr(design, port.name)).shape().width == port.bits
+        assert design.signature.members[port.name].flow.name == \
+            ("In" if port.direction == "in" else "Out")
+    Fragment.get(design, None)
 
 
 @pytest.mark.parametrize("params", [dict(rows=4, cols=4, weight="dint4"),
@@ -112,10 +118,30 @@ def test_verilog_lints_clean(params: dict, build_root) -> None:
 
 
 def test_rejects_other_configs() -> None:
-    with pytest.raises(ValueError, match=r"^config must be a SystolicConfig, not 3$"):
-        SystolicArray(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        with pytest.raises(ValueError, match=r"^config must be a SystolicConfig, not 3$"):
+            SystolicArray(3)
+        gc.collect()
 
 
-def test_pe_is_one_class_for_every_position() -> None:
-    config = SystolicConfig(2, 2, "int8")
-    assert PE(config).signature.members["psum_out"].shape.width == config.psum_bits
+def test_latency_is_read_from_the_config() -> None:
+    config = SystolicConfig(2, 5, "int8")
+    design = build(config)
+    assert design.latency == config.latency == 7
+    pe = Fragment.get(design, None).find_subfragment("pe_1_4")
+    assert pe is not None
+    Fragment.get(PE(config), None)
+
+
+def test_cli_writes_the_array_and_its_manifest(build_root, capsys) -> None:
+    out = build_root / "systolic_cli"
+    argv = ["verilog", "--design", "systolic", "--rows", "3", "--cols", "2", "--weight", "dint4",
+            "--psum-bits", "20", "--acc-depth", "4", "--saturate", "-o", str(out)]
+    assert qmac_main(argv) == 0
+    config = SystolicConfig(3, 2, "dint4", psum_bits=20, overflow="saturate", acc_depth=4)
+    saved = json.loads((out / f"{config.name}.json").read_text())
+    assert saved["params"] == config.params() and saved["latency"] == config.latency
+    assert (out / f"{config.name}.v").read_text().count("pe_") >= 6
+    assert qmac_main(["verilog", "--design", "systolic", "--cols", "0", "-o", str(out)]) == 2
+    assert "cols must be an integer in [1, 64], not 0" in capsys.readouterr().err
