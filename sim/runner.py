@@ -1,14 +1,13 @@
 """Export a design, build it for Icarus or Verilator and run a cocotb test module against it.
 
 The config travels to the testbench as JSON in ``QMAC_CONFIG`` (rebuild it with
-``golden.designs.config_from_json``) and the stimulus seed in ``QMAC_SEED``. Builds are cached
-per (Verilog text, simulator, waves) in ``<build_dir>/<sim>[_waves]/``, so test functions that
-share a build folder compile once.
+``golden.designs.config_from_json``) and the stimulus seed in ``QMAC_SEED``. Builds live in
+``<build_dir>/<sim>[_waves]/`` and are incremental, so test functions that share a build folder
+compile once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -20,7 +19,7 @@ from typing import Any
 from amaranth.lib import wiring
 from cocotb_tools.runner import VerilatorControlFile, get_runner
 
-from hw.export import export, write_atomic
+from hw.export import export
 from sim.driver import STATS_ENV
 from sim.toolchain import VERILATOR_WAIVERS, check_sim, setup_simulator
 
@@ -98,29 +97,19 @@ def run_cocotb(config: Any, sim: str, test_module: str, build_dir: Path, *, seed
 
 
 def _build(runner: Any, sim: str, top: str, verilog: Path, sim_dir: Path, waves: bool) -> None:
-    """Compile unless ``sim_dir`` already holds a build of exactly this Verilog.
-
-    ``runner.build`` also records the sources and options ``runner.test`` reads, so a cached
-    build still goes through it, with the compile commands emptied.
+    """Compile incrementally: cocotb's runner skips Icarus when the Verilog is older than its
+    image, and Verilator (``--skip-identical``) and make redo nothing for unchanged sources;
+    ``hw.export`` leaves an unchanged Verilog file untouched, so a repeated run recompiles nothing.
     """
-    stamp = sim_dir / "qmac.stamp"
-    key = hashlib.sha256(f"{sim} waves={waves}\n".encode() + VERILATOR_WAIVERS.read_bytes()
-                         + verilog.read_bytes()).hexdigest()
-    cached = stamp.exists() and stamp.read_text() == key
-    if cached:
-        runner._build_command = list
-    else:
-        stamp.unlink(missing_ok=True)
     sources: list[Any] = [verilog]
     if sim == "verilator":
         sources.insert(0, VerilatorControlFile(VERILATOR_WAIVERS))
     log = sim_dir / "build.log"
     try:
         runner.build(sources=sources, hdl_toplevel=top, build_dir=sim_dir, timescale=TIMESCALE,
-                     waves=waves, always=True, log_file=None if cached else log)
+                     waves=waves, always=False, log_file=log)
     except (SystemExit, RuntimeError) as err:
         raise RuntimeError(f"{sim} build of {top} failed ({err}); see {log}") from None
-    write_atomic(stamp, key)
 
 
 def _read_results(results: Path, log: Path) -> tuple[tuple[str, ...], list[str]]:
