@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from golden.arith import Overflow, gemm
 from golden.formats import get_format
@@ -118,3 +120,18 @@ def test_gemm_trace_is_the_tiled_stream() -> None:
     assert trace.macs == 4 * 7 * 5
     assert trace.cycles == schedule_gemm(config, a, w).cycles
     assert trace.first_mismatch(trace.expected) is None
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(rows=st.integers(1, 5), cols=st.integers(1, 5), depth=st.integers(0, 4),
+       m=st.integers(1, 12), k=st.integers(1, 14), n=st.integers(1, 9),
+       weight=st.sampled_from(["int8", "int4", "dint4", "dint3", "int2"]),
+       seed=st.integers(0, 2**32 - 1))
+def test_any_shape_on_any_array_equals_gemm(rows, cols, depth, m, k, n, weight, seed) -> None:
+    """Random arrays and shapes (ragged tiles, short tiles that stall on the bank rule)."""
+    config = SystolicConfig(rows, cols, weight, acc_depth=depth)
+    a, w = _codes(config, np.random.default_rng(seed), m, k, n)
+    scheduled = schedule_gemm(config, a, w)
+    assert np.array_equal(scheduled.result, gemm(a, w, config.weight, config.acc_bits))
+    if not depth or m <= depth or m % depth == 0:
+        assert scheduled.cycles == config.gemm_cycles(m, k, n)
