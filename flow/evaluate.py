@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import amaranth
 
+from golden.checks import check_int
 from golden.workloads import WORKLOADS, make_workload
 from hw.export import export, write_atomic
 from flow.gatesim import simulate
@@ -61,8 +62,7 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
     if unknown or not workloads:
         raise ValueError(f"workloads must be a non-empty selection of {list(WORKLOADS)}, "
                          f"not {list(workloads)!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+    check_int("seed", seed, 0)
     liberty = check_file(liberty or DEFAULT_LIBERTY, "liberty", DEFAULT_LIBERTY)
     cells_verilog = check_file(cells_verilog or DEFAULT_CELLS_VERILOG, "cells_verilog",
                                DEFAULT_CELLS_VERILOG)

@@ -8,11 +8,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 __all__ = ["write_plots"]
 
 _DPI = 110
 _HEADROOM = 1.3  # y-axis room above the tallest bar, so the legend does not hide it
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=_DPI)
+    plt.close(fig)
 
 
 def _levels(summary: dict) -> list[str]:
@@ -81,9 +88,7 @@ def _area_breakdown(summary: dict, path: Path) -> None:
     if arrays:
         axes[1][arrays[0]].legend(loc="upper right", fontsize="small")
     fig.suptitle(f"Area breakdown ({summary['library']['name']})")
-    fig.tight_layout()
-    fig.savefig(path, dpi=_DPI)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _energy_by_workload(summary: dict, path: Path) -> None:
@@ -100,9 +105,7 @@ def _energy_by_workload(summary: dict, path: Path) -> None:
     ax.set_ylabel("energy per MAC (pJ)")
     ax.set_title(f"Energy per MAC by workload at {summary['clock_ns']:g} ns clock")
     ax.legend(title="workload")
-    fig.tight_layout()
-    fig.savefig(path, dpi=_DPI)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _scaling(summary: dict, path: Path) -> None:
@@ -129,13 +132,14 @@ def _scaling(summary: dict, path: Path) -> None:
         else:
             ax.text(0.5, 0.5, "no arrays in this study", ha="center", transform=ax.transAxes)
     area_ax.set_yscale("log")
+    area_ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    area_ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    area_ax.yaxis.set_minor_formatter(NullFormatter())
     area_ax.set_ylabel("area (um²)")
     area_ax.set_title("Array area vs size")
     energy_ax.set_ylabel(f"energy per MAC, {headline} workload (pJ)")
     energy_ax.set_title("Array energy per MAC vs size")
-    fig.tight_layout()
-    fig.savefig(path, dpi=_DPI)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _area_vs_energy(summary: dict, path: Path) -> None:
@@ -155,9 +159,7 @@ def _area_vs_energy(summary: dict, path: Path) -> None:
     ax.set_ylabel(f"energy per MAC, {headline} workload (pJ)")
     ax.set_title("Area vs energy per MAC (lower left is better)")
     ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=_DPI)
-    plt.close(fig)
+    _save(fig, path)
 
 
 _FIGURES = (

@@ -35,7 +35,7 @@ from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 
 from flow import tools
-from flow.cache import ResultCache, cache_key, file_digest, source_digest
+from flow.cache import ResultCache, cache_key, file_digest, flow_version
 from flow.tables import DEFINITIONS, render_markdown
 
 __all__ = [
@@ -178,7 +178,7 @@ def run_study(study: Study, *, cache_dir: Path = DEFAULT_CACHE, progress: Progre
     versions = {**tools.find_tools().versions(), "amaranth": metadata.version("amaranth")}
     common = {"library_digest": f"{file_digest(liberty)}+{file_digest(cells)}",
               "clock_ns": study.clock_ns, "workloads": study.workloads, "seed": study.seed,
-              "tools": versions, "flow_version": source_digest()}
+              "tools": versions, "flow_version": flow_version()}
     cache = ResultCache(cache_dir)
     results = []
     for index, config in enumerate(study.configs, 1):
@@ -197,16 +197,17 @@ def run_study(study: Study, *, cache_dir: Path = DEFAULT_CACHE, progress: Progre
     return results
 
 
+def _structure(result: dict) -> dict:
+    """The parameters a design shares with its INT8 baseline: all but the weight-derived ones."""
+    return {k: v for k, v in result["design"]["params"].items()
+            if k not in ("weight", "acc_bits", "psum_bits")}
+
+
 def _baseline_of(result: dict, results: list[dict]) -> dict | None:
-    """The INT8-weight design of the same kind, size and activation width."""
-    params = result["design"]["params"]
-    for other in results:
-        p = other["design"]["params"]
-        same = {k: v for k, v in p.items() if k not in ("weight", "acc_bits", "psum_bits")}
-        mine = {k: v for k, v in params.items() if k not in ("weight", "acc_bits", "psum_bits")}
-        if p["weight"] == BASELINE_FORMAT and same == mine:
-            return other
-    return None
+    """The INT8-weight design of the same kind, size, activation width and options."""
+    return next((other for other in results
+                 if other["design"]["params"]["weight"] == BASELINE_FORMAT
+                 and _structure(other) == _structure(result)), None)
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -257,7 +258,7 @@ def _derive(result: dict, baseline: dict | None, clock_ns: float) -> dict:
 
 def _design_entry(result: dict, results: list[dict], clock_ns: float) -> dict:
     params = result["design"]["params"]
-    entry = {
+    return {
         "label": _label(params),
         "name": result["design"]["name"],
         "kind": params["kind"],
@@ -270,7 +271,6 @@ def _design_entry(result: dict, results: list[dict], clock_ns: float) -> dict:
         "derived": _derive(result, _baseline_of(result, results), clock_ns),
         "result": {k: v for k, v in result.items() if k != "files"},
     }
-    return entry
 
 
 def _headline(designs: list[dict], workload: str) -> dict | None:
@@ -377,6 +377,7 @@ def write_report(summary: dict, out_dir: Path) -> Path:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
     try:
+        tmp.chmod(0o755)  # mkdtemp's private 0700 would otherwise become the report's mode
         plots = write_plots(summary, tmp)
         (tmp / "results.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
         (tmp / "results.csv").write_text(_csv_text(summary), encoding="utf-8")

@@ -110,10 +110,11 @@ def _energy_table(summary: dict) -> str:
     rows = []
     for d in summary["designs"]:
         per = d["result"]["power"]["workloads"]
-        rows.append([d["label"]]
+        shape = "×".join(_int(n) for n in per[workloads[0]]["shape"])
+        rows.append([d["label"], shape]
                     + [fmt_sig(per[w]["energy_per_mac_pj"]) for w in workloads]
                     + [fmt_sig(d["derived"]["tops_per_w"][w]) for w in workloads])
-    return markdown_table(["Design"] + [f"{w} (pJ/MAC)" for w in workloads]
+    return markdown_table(["Design", "GEMM M×K×N"] + [f"{w} (pJ/MAC)" for w in workloads]
                           + [f"{w} (TOPS/W)" for w in workloads], rows)
 
 
@@ -213,7 +214,9 @@ def render_markdown(summary: dict, plots: dict[str, str]) -> str:
          "and edge-logic areas for arrays.", _designs_table),
         ("Timing and area efficiency", "", _timing_table),
         (f"Power ({headline} workload)", "", _power_table),
-        ("Energy per MAC and TOPS/W by workload", "", _energy_table),
+        ("Energy per MAC and TOPS/W by workload", "Each workload streams a GEMM of the "
+         "shape shown through the design (the flow's `workload_shape`); energy per MAC covers "
+         "the whole simulated stream.", _energy_table),
         ("Ratios against INT8xINT8 (same kind and size)", "", _ratio_table),
         ("Cells by type (MAC units)", "", _cells_table),
     ]

@@ -15,6 +15,7 @@ import functools
 
 import numpy as np
 
+from golden.checks import check_int
 from golden.formats import INT8, Format
 
 __all__ = [
@@ -77,8 +78,7 @@ def default_acc_bits(weight: Format, act: Format = INT8, depth: int = DEFAULT_MA
 
     INT8xINT8: 16-bit products, 28-bit accumulator; INT4/dINT4 x INT8: 12 and 24 bits.
     """
-    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
-        raise ValueError(f"depth must be a positive integer, not {depth!r}")
+    check_int("depth", depth, 1)
     lo, hi = product_range(weight, act)
     return signed_bits(depth * lo, depth * hi)
 
@@ -87,12 +87,8 @@ def check_acc_bits(acc_bits: int, weight: Format, act: Format = INT8,
                    param: str = "acc_bits") -> int:
     """Return ``acc_bits`` if it holds one product and fits int64, else raise."""
     lo = product_bits(weight, act)
-    if not isinstance(acc_bits, int) or isinstance(acc_bits, bool) \
-            or not lo <= acc_bits <= _MAX_ACC_BITS:
-        raise ValueError(
-            f"{param} must be an integer in [{lo}, {_MAX_ACC_BITS}] for {weight.name} x "
-            f"{act.name} (one product needs {lo} bits), not {acc_bits!r}")
-    return acc_bits
+    return check_int(param, acc_bits, lo, _MAX_ACC_BITS,
+                     f" for {weight.name} x {act.name} (one product needs {lo} bits)")
 
 
 def acc_range(acc_bits: int) -> tuple[int, int]:

@@ -37,14 +37,16 @@ from functools import cached_property
 
 import numpy as np
 
+from golden.checks import check_int
+
 __all__ = [
     "Format", "int_format", "dint_format", "get_format", "format_names",
     "INT8", "INT4", "DINT4",
 ]
 
-_INT_BITS = range(2, 17)
-_DINT_BITS = range(3, 17)
-_DINT_SHIFTS = range(1, 9)
+_INT_BITS = (2, 16)
+_DINT_BITS = (3, 16)
+_DINT_SHIFTS = (1, 8)
 
 
 @dataclass(frozen=True)
@@ -206,23 +208,17 @@ class Format:
 
 def int_format(bits: int) -> Format:
     """Two's complement INT-``bits``."""
-    _check_choice("bits", bits, _INT_BITS)
+    check_int("bits", bits, *_INT_BITS)
     return Format(f"int{bits}", bits, True, 0, (), "int")
 
 
 def dint_format(bits: int = 4, shift: int = 1) -> Format:
     """dINT-``bits``: INT-``bits`` whose extreme codes mean +-2**-shift (see module docstring)."""
-    _check_choice("bits", bits, _DINT_BITS)
-    _check_choice("shift", shift, _DINT_SHIFTS)
+    check_int("bits", bits, *_DINT_BITS)
+    check_int("shift", shift, *_DINT_SHIFTS)
     top = (1 << (bits - 1)) - 1
     name = f"dint{bits}" if shift == 1 else f"dint{bits}f{shift}"
     return Format(name, bits, True, shift, ((top, 1), (-top - 1, -1)), "dint")
-
-
-def _check_choice(param: str, value: object, allowed: range) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value not in allowed:
-        raise ValueError(
-            f"{param} must be an integer in [{allowed.start}, {allowed.stop - 1}], not {value!r}")
 
 
 INT8 = int_format(8)

@@ -18,15 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.arith import Overflow, apply_overflow, check_acc_bits, default_acc_bits, product_bits
-from golden.formats import Format, get_format, int_format
+from golden.arith import Overflow, apply_overflow
+from golden.datapath import Datapath
+from golden.formats import Format
 from golden.trace import Port, PortTrace
 
 __all__ = ["MACConfig"]
 
 
 @dataclass(frozen=True)
-class MACConfig:
+class MACConfig(Datapath):
     """Parameters of a MAC unit; ``hw.mac.MAC`` is generated from exactly these."""
 
     weight: Format
@@ -38,25 +39,9 @@ class MACConfig:
     kind = "mac"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.weight, Format):
-            object.__setattr__(self, "weight", get_format(self.weight))
-        if not isinstance(self.act_bits, int) or isinstance(self.act_bits, bool) \
-                or not 2 <= self.act_bits <= 16:
-            raise ValueError(f"act_bits must be an integer in [2, 16], not {self.act_bits!r}")
-        object.__setattr__(self, "overflow", Overflow.parse(self.overflow))
+        self._check_datapath()
         if not isinstance(self.pipeline, bool):
             raise ValueError(f"pipeline must be True or False, not {self.pipeline!r}")
-        if self.acc_bits is None:
-            object.__setattr__(self, "acc_bits", default_acc_bits(self.weight, self.act))
-        check_acc_bits(self.acc_bits, self.weight, self.act)
-
-    @property
-    def act(self) -> Format:
-        return int_format(self.act_bits)
-
-    @property
-    def product_bits(self) -> int:
-        return product_bits(self.weight, self.act)
 
     @property
     def macs_per_cycle(self) -> int:

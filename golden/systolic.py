@@ -33,9 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.arith import (Overflow, apply_overflow, check_acc_bits, default_acc_bits,
-                          product_bits, product_range, signed_bits)
-from golden.formats import Format, get_format, int_format
+from golden.arith import Overflow, apply_overflow, product_range, signed_bits
+from golden.checks import check_int
+from golden.datapath import Datapath
+from golden.formats import Format
 from golden.tiler import schedule_gemm
 from golden.trace import Port, PortTrace
 
@@ -44,12 +45,6 @@ __all__ = ["SystolicConfig", "scalesim_ws_cycles"]
 MAX_EDGE = 64
 MAX_ACC_DEPTH = 4096
 _MAX_PSUM_BITS = 48
-
-
-def _check_int(param: str, value: object, lo: int, hi: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-        raise ValueError(f"{param} must be an integer in [{lo}, {hi}], not {value!r}")
-    return value
 
 
 def scalesim_ws_cycles(rows: int, cols: int, m: int, k: int, n: int) -> int:
@@ -63,7 +58,7 @@ def scalesim_ws_cycles(rows: int, cols: int, m: int, k: int, n: int) -> int:
 
 
 @dataclass(frozen=True)
-class SystolicConfig:
+class SystolicConfig(Datapath):
     """Parameters of an array; ``hw.systolic.SystolicArray`` is generated from exactly these."""
 
     rows: int
@@ -78,27 +73,13 @@ class SystolicConfig:
     kind = "systolic"
 
     def __post_init__(self) -> None:
-        _check_int("rows", self.rows, 1, MAX_EDGE)
-        _check_int("cols", self.cols, 1, MAX_EDGE)
-        if not isinstance(self.weight, Format):
-            object.__setattr__(self, "weight", get_format(self.weight))
-        _check_int("act_bits", self.act_bits, 2, 16)
-        object.__setattr__(self, "overflow", Overflow.parse(self.overflow))
-        _check_int("acc_depth", self.acc_depth, 0, MAX_ACC_DEPTH)
+        check_int("rows", self.rows, 1, MAX_EDGE)
+        check_int("cols", self.cols, 1, MAX_EDGE)
+        self._check_datapath()
+        check_int("acc_depth", self.acc_depth, 0, MAX_ACC_DEPTH)
         if self.psum_bits is None:
             object.__setattr__(self, "psum_bits", self.exact_psum_bits)
-        _check_int("psum_bits", self.psum_bits, self.product_bits, _MAX_PSUM_BITS)
-        if self.acc_bits is None:
-            object.__setattr__(self, "acc_bits", default_acc_bits(self.weight, self.act))
-        check_acc_bits(self.acc_bits, self.weight, self.act)
-
-    @property
-    def act(self) -> Format:
-        return int_format(self.act_bits)
-
-    @property
-    def product_bits(self) -> int:
-        return product_bits(self.weight, self.act)
+        check_int("psum_bits", self.psum_bits, self.product_bits, _MAX_PSUM_BITS)
 
     @property
     def exact_psum_bits(self) -> int:
@@ -181,7 +162,7 @@ class SystolicConfig:
         ``R + (j // 2) * max(2a, b) + (j % 2) * a``; the stream ends ``M + latency`` later.
         """
         for param, value in (("m", m), ("k", k), ("n", n)):
-            _check_int(param, value, 1, 1 << 30)
+            check_int(param, value, 1, 1 << 30)
         block = m
         if self.acc_depth and m > self.acc_depth:
             if m % self.acc_depth:

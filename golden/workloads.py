@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from golden.checks import check_int
 from golden.formats import Format
 from golden.quantize import quantize_activations, quantize_weights
 
@@ -41,12 +42,10 @@ def make_workload(name: str, m: int, k: int, n: int, weight: Format,
     if name not in WORKLOADS:
         raise ValueError(f"workload must be one of {list(WORKLOADS)}, not {name!r}")
     for param, value in (("m", m), ("k", k), ("n", n)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{param} must be a positive integer, not {value!r}")
+        check_int(param, value, 1)
     if not isinstance(weight, Format):
         raise ValueError(f"weight must be a Format, not {weight!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+    check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     if name == "zeros":
         return np.zeros((m, k), dtype=np.int64), np.zeros((k, n), dtype=np.int64)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value, signed
-from amaranth.lib import wiring
+from amaranth.hdl import Module, Mux, Signal, signed
 
 from golden.arith import Overflow, acc_range
 from golden.mac import MACConfig
-from hw.ports import signature_members
+from hw.ports import ConfigComponent
+from hw.product import ScaledProduct
 
 __all__ = ["MAC"]
 
 
-class MAC(wiring.Component):
+class MAC(ConfigComponent):
     """Weight x activation multiply-accumulate with registered accumulator.
 
-    Micro-architecture (``b`` = weight bits, ``f`` = weight shift, ``a`` = ``act_bits``):
+    Micro-architecture (``b`` = weight bits, ``f`` = weight shift, ``a`` = ``act_bits``; the first
+    two points are ``hw.product.ScaledProduct``, shared with the systolic array's PE):
 
     * Regular codes ``c``: a narrow ``b x a`` signed multiplier computes ``c * x``
       (``b + a`` bits); the scaled product ``(c * x) << f`` is wiring (``f`` zero LSBs).
@@ -33,8 +34,9 @@ class MAC(wiring.Component):
 
     Cycle behaviour is exactly ``MACConfig.run``: on a rising edge with ``valid`` the accumulator
     takes the new sum (restarting from the product when ``clear`` is set); ``clear`` without
-    ``valid`` zeroes it. ``acc_valid`` is ``valid`` delayed by ``latency`` edges, so it rises in
-    the cycle the accumulator shows the new sum. Reset (synchronous ``rst``) zeroes every register.
+    ``valid`` zeroes it. ``acc_valid`` is ``valid`` delayed by ``latency = 1 + pipeline`` edges, so
+    it rises in the cycle the accumulator shows the new sum. Reset (synchronous ``rst``) zeroes
+    every register.
 
     Parameters
     ----------
@@ -57,38 +59,18 @@ class MAC(wiring.Component):
         ``acc`` has just absorbed a valid product.
     """
 
+    config_class = MACConfig
+
     def __init__(self, config: MACConfig) -> None:
-        if not isinstance(config, MACConfig):
-            raise ValueError(f"config must be a MACConfig, not {config!r}")
-        for code, scaled in config.weight.special_codes.items():
-            magnitude = abs(scaled)
-            if magnitude == 0 or magnitude & (magnitude - 1):
-                raise ValueError(
-                    f"weight special code {code} must scale to +-a power of two for the "
-                    f"shift-and-mux datapath, not {scaled}")
-        self.config = config
-        super().__init__(signature_members(config.ports))
-
-    @property
-    def latency(self) -> int:
-        """Rising edges from an input to its effect on ``acc`` (``1 + pipeline``)."""
-        return self.config.latency
-
-    def special_product(self, code: int, scaled: int) -> Value:
-        """``x * scaled`` for a special code whose scaled value is ``+-2**k``: shift and negate."""
-        shifted = self.x << (abs(scaled).bit_length() - 1)
-        return shifted if scaled > 0 else -shifted
+        super().__init__(config)
+        self.product = ScaledProduct(config.weight)
 
     def elaborate(self, platform: object) -> Module:
         cfg = self.config
         m = Module()
 
         product = Signal(signed(cfg.product_bits))
-        selected = (self.w * self.x) << cfg.weight.shift
-        for code, scaled in cfg.weight.special_codes.items():
-            is_special = self.w == Const(code, self.w.shape())
-            selected = Mux(is_special, self.special_product(code, scaled), selected)
-        m.d.comb += product.eq(selected)
+        m.d.comb += product.eq(self.product(self.w, self.x))
 
         if cfg.pipeline:
             stage_product = Signal.like(product)

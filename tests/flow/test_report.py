@@ -174,6 +174,8 @@ def test_tables_are_consistent_with_json(quick: dict) -> None:
         assert close_to_display(row["Vectorless total (mW)"], power["vectorless"]["total_mw"])
     for row in tables["Energy per MAC and TOPS/W by workload"]:
         d = designs[row["Design"]]
+        shape = d["result"]["power"]["workloads"][data["workloads"][0]]["shape"]
+        assert row["GEMM M×K×N"] == "×".join(map(str, shape))
         for workload in data["workloads"]:
             energy = d["result"]["power"]["workloads"][workload]["energy_per_mac_pj"]
             assert close_to_display(row[f"{workload} (pJ/MAC)"], energy)
@@ -250,15 +252,21 @@ def test_progress_shows_elapsed_step_and_design(quick: dict) -> None:
     assert not any("cached" in line for line in lines), "an empty cache served a result"
 
 
-def test_second_run_is_served_from_cache(quick: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Names of the designs ``flow.evaluate.evaluate`` is called on (it still runs)."""
+    names: list[str] = []
     real = flow.evaluate.evaluate
 
     def counting(config, **kwargs):
-        calls.append(config.name)
+        names.append(config.name)
         return real(config, **kwargs)
 
     monkeypatch.setattr(flow.evaluate, "evaluate", counting)
+    return names
+
+
+def test_second_run_is_served_from_cache(quick: dict, calls: list[str]) -> None:
     lines: list[str] = []
     again = rep.report(quick["study"], quick["out"].parent / "again", cache_dir=quick["cache"],
                        progress=lines.append)
@@ -267,15 +275,7 @@ def test_second_run_is_served_from_cache(quick: dict, monkeypatch: pytest.Monkey
     assert [d["result"] for d in again["designs"]] == [d["result"] for d in quick["json"]["designs"]]
 
 
-def test_changed_clock_recomputes(quick: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
-    real = flow.evaluate.evaluate
-
-    def counting(config, **kwargs):
-        calls.append(config.name)
-        return real(config, **kwargs)
-
-    monkeypatch.setattr(flow.evaluate, "evaluate", counting)
+def test_changed_clock_recomputes(quick: dict, calls: list[str]) -> None:
     slow = rep.make_study("mac,int8", quick=True, clock_ns=quick["study"].clock_ns * 2)
     results = rep.run_study(slow, cache_dir=quick["cache"], progress=lambda line: None)
     assert calls == [slow.configs[0].name]
@@ -299,10 +299,8 @@ def test_failed_write_keeps_previous_report(quick: dict, monkeypatch: pytest.Mon
     assert not list(out.parent.glob(".kept.*")), "temporary report folders left behind"
 
 
-def test_cli_report_uses_the_cache(quick: dict, capsys: pytest.CaptureFixture,
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
-    monkeypatch.setattr(flow.evaluate, "evaluate", lambda config, **kwargs: calls.append(config))
+def test_cli_report_uses_the_cache(quick: dict, calls: list[str],
+                                   capsys: pytest.CaptureFixture) -> None:
     out = quick["out"].parent / "cli"
     assert qmac_cli.main(["report", "--quick", "-o", str(out), "--cache", str(quick["cache"])]) == 0
     assert calls == []

@@ -22,6 +22,7 @@ from golden.tiler import schedule_gemm
 from golden.trace import PortTrace
 from hw.build import build
 from hw.export import export
+from hw.product import ScaledProduct
 from hw.systolic import PE, SystolicArray
 from qmac_cli import main as qmac_main
 from sim.toolchain import lint_verilog
@@ -131,7 +132,7 @@ def test_latency_is_read_from_the_config() -> None:
     assert design.latency == config.latency == 7
     pe = Fragment.get(design, None).find_subfragment("pe_1_4")
     assert pe is not None
-    Fragment.get(PE(config), None)
+    Fragment.get(PE(config, ScaledProduct(config.weight)), None)
 
 
 def test_cli_writes_the_array_and_its_manifest(build_root, capsys) -> None:

@@ -16,7 +16,7 @@ from golden.arith import Overflow, acc_range
 from golden.formats import DINT4, INT8
 from golden.mac import MACConfig
 from sim import tb_mac
-from sim.regress import TEST_MODULE, Case, mac_grid
+from sim.regress import Case, mac_grid
 from sim.runner import run_cocotb
 
 SEED = 20231206
@@ -26,7 +26,7 @@ COCOTB_TESTS = ("exhaustive", "random_stream", "overflow_corners", "latency")
 @pytest.mark.parametrize("case", mac_grid(), ids=lambda c: c.id)
 def test_mac_matches_golden(case: Case, build_root: Path) -> None:
     config = case.config
-    run = run_cocotb(config, case.sim, TEST_MODULE, build_root / "mac" / config.name, seed=SEED)
+    run = run_cocotb(config, case.sim, case.test_module, build_root / "mac" / config.name, seed=SEED)
     assert run.tests == COCOTB_TESTS
     cycles = {s["label"]: s["cycles"] for s in run.stats}
     pairs = len(config.weight.codes) * len(config.act.codes)

@@ -3,29 +3,30 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from amaranth.hdl import Value
 
 from golden.formats import DINT4
 from golden.mac import MACConfig
 from hw.mac import MAC
-from sim.regress import TEST_MODULE
+from hw.product import ScaledProduct
+from sim.regress import TEST_MODULES
 from sim.runner import run_cocotb
 
 SEED = 7
 
 
 class FlippedSpecialMAC(MAC):
-    """dINT MAC whose special code ``flipped`` has the wrong sign (+1/2 served as -1/2, or back)."""
+    """dINT MAC whose special code ``flipped`` has the wrong sign (+1/2 served as -1/2, or back):
+    its product logic is built from a weight format with that one scaled value negated."""
 
     def __init__(self, config: MACConfig, flipped: int) -> None:
-        self.flipped = flipped
         super().__init__(config)
-
-    def special_product(self, code: int, scaled: int) -> Value:
-        return super().special_product(code, -scaled if code == self.flipped else scaled)
+        specials = tuple((code, -scaled if code == flipped else scaled)
+                         for code, scaled in config.weight.specials)
+        self.product = ScaledProduct(replace(config.weight, specials=specials))
 
 
 CASES = [("icarus", code) for code in sorted(DINT4.special_codes)] + [("verilator", 7)]
@@ -36,7 +37,7 @@ def test_wrong_special_code_sign_is_caught(sim: str, code: int, build_root: Path
     config = MACConfig(DINT4)
     folder = build_root / "mutation" / f"flip{code}"
     with pytest.raises(AssertionError) as failure:
-        run_cocotb(config, sim, TEST_MODULE, folder, seed=SEED,
+        run_cocotb(config, sim, TEST_MODULES["mac"], folder, seed=SEED,
                    design=FlippedSpecialMAC(config, code))
     message = str(failure.value)
     assert "exhaustive" in message and "random_stream" in message
@@ -53,6 +54,6 @@ def test_wrong_special_code_sign_is_caught(sim: str, code: int, build_root: Path
 def test_unmutated_subclass_passes(build_root: Path) -> None:
     """The mutation hook itself changes nothing when no code is flipped."""
     config = MACConfig(DINT4)
-    run = run_cocotb(config, "icarus", TEST_MODULE, build_root / "mutation" / "none", seed=SEED,
-                     design=FlippedSpecialMAC(config, flipped=0))
+    run = run_cocotb(config, "icarus", TEST_MODULES["mac"], build_root / "mutation" / "none",
+                     seed=SEED, design=FlippedSpecialMAC(config, flipped=0))
     assert len(run.tests) == 4

@@ -1,4 +1,5 @@
-"""The regression driver: failures are collected and reported, bad knobs are rejected."""
+"""The regression driver: grid selection, failures collected and reported, bad knobs rejected,
+and one real systolic case through ``qmac regress``."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from pathlib import Path
 import pytest
 
 import qmac_cli
-from golden.formats import DINT4
+from golden.arith import Overflow
+from golden.formats import DINT4, INT4
 from sim import regress as regress_module
-from sim.regress import mac_grid, regress
+from sim.regress import grid, mac_grid, regress, systolic_grid
 
 
 def test_failures_are_collected_and_the_cli_exits_1(monkeypatch: pytest.MonkeyPatch,
@@ -23,8 +25,8 @@ def test_failures_are_collected_and_the_cli_exits_1(monkeypatch: pytest.MonkeyPa
     results = regress(cases, tmp_path, progress=lambda line: None)
     assert [r.passed for r in results] == [False] * len(cases)
     assert results[0].message == "first mismatch at cycle 3 on acc (icarus)"
-    assert qmac_cli.main(["regress", "--sim", "icarus", "--weight", "dint4", "-o",
-                          str(tmp_path)]) == 1
+    assert qmac_cli.main(["regress", "--design", "mac", "--sim", "icarus", "--weight", "dint4",
+                          "-o", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert f"0 of {len(cases)} cases passed" in out
     assert "FAILED mac_dint4_x_int8_acc24_wrap-icarus" in out
@@ -37,3 +39,44 @@ def test_failures_are_collected_and_the_cli_exits_1(monkeypatch: pytest.MonkeyPa
 def test_bad_knobs_are_rejected(knob: str, value: int, message: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=message):
         regress(mac_grid(("icarus",)), tmp_path, **{knob: value})
+
+
+def test_design_selects_the_grids() -> None:
+    mac, systolic = mac_grid(), systolic_grid()
+    assert grid("mac") == mac and grid("systolic") == systolic
+    assert grid() == grid("all") == mac + systolic
+    assert {c.test_module for c in grid("mac")} == {"sim.tb_mac"}
+    assert {c.test_module for c in grid("systolic")} == {"sim.tb_systolic"}
+    assert grid("systolic", ("icarus",), (INT4,)) == [c for c in systolic
+                                                      if c.sim == "icarus" and
+                                                      c.config.weight == INT4]
+    with pytest.raises(ValueError, match=r"^design must be one of \['mac', 'systolic', 'all'\], "
+                                         r"not 'fifo'$"):
+        grid("fifo")
+
+
+def test_systolic_grid_covers_formats_modes_and_the_big_array() -> None:
+    configs = [c.config for c in systolic_grid(("icarus",))]
+    assert {c.weight.name for c in configs} == {"int8", "int4", "dint4"}
+    assert {c.overflow for c in configs} == set(Overflow)
+    assert {bool(c.acc_depth) for c in configs} == {False, True}
+    assert [(c.config.rows, c.config.cols) for c in systolic_grid(("verilator",))] == [(16, 16)]
+
+
+def test_cli_rejects_an_unknown_design(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        qmac_cli.main(["regress", "--design", "fifo"])
+    assert exit_.value.code == 2
+    assert "argument --design: invalid choice: 'fifo' (choose from 'mac', 'systolic', 'all')" \
+        in capsys.readouterr().err
+
+
+def test_cli_runs_the_systolic_regression(build_root: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    cases = grid("systolic", ("icarus",), (INT4,))
+    assert len(cases) == 1
+    assert qmac_cli.main(["regress", "--design", "systolic", "--sim", "icarus", "--weight", "int4",
+                          "--seed", "3", "-o", str(build_root / "cli_regress_systolic")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "1 of 1 cases passed"
+    assert lines[0].startswith(f"[1/1] icarus {cases[0].config.name} (seed 3): ok, ")

