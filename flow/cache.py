@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from hw.export import write_atomic
 
 __all__ = ["ResultCache", "cache_key", "file_digest", "flow_version", "source_digest"]
 
@@ -91,11 +91,4 @@ class ResultCache:
         """Store ``result`` atomically: a crash leaves either the old entry or the new one."""
         folder = self.folder(key)
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".result-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(result, handle, indent=1, sort_keys=True)
-            os.replace(tmp, folder / "result.json")
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_atomic(folder / "result.json", json.dumps(result, indent=1, sort_keys=True))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from golden.workloads import WORKLOADS
 from hw.cli import add_design_options, config_from_args
-from flow.evaluate import evaluate
+from flow.evaluate import DEFAULT_CLOCK_NS, evaluate
 from flow.report import DEFAULT_CACHE, DEFAULT_OUT, make_study, report
 
 __all__ = ["register", "summary"]
@@ -27,18 +27,25 @@ def _register_synth(subparsers: argparse._SubParsersAction) -> None:
                     "workloads on the gate-level netlist (Icarus) and estimate power from the "
                     "measured activity. Writes <out>/<name>/result.json.")
     add_design_options(parser)
+    _add_flow_options(parser, clock_help="clock period in ns",
+                      workload_help="workload to simulate; repeat for several (default: all)")
+    parser.add_argument("-o", "--out", type=Path, default=Path("build/synth"),
+                        help="output folder (default: build/synth)")
+    parser.set_defaults(func=_synth)
+
+
+def _add_flow_options(parser: argparse.ArgumentParser, *, clock_help: str,
+                      workload_help: str) -> None:
+    """Library, clock, workload and seed options that ``synth`` and ``report`` share."""
     parser.add_argument("--liberty", type=Path, default=None,
                         help="Liberty library (default: qflow-tech-osu018's osu018_stdcells.lib)")
     parser.add_argument("--cells-verilog", type=Path, default=None,
                         help="Verilog models of the library's cells (default: osu018_stdcells.v)")
-    parser.add_argument("--clock-ns", type=float, default=10.0,
-                        help="clock period in ns (default: 10)")
+    parser.add_argument("--clock-ns", type=float, default=DEFAULT_CLOCK_NS,
+                        help=f"{clock_help} (default: {DEFAULT_CLOCK_NS:g})")
     parser.add_argument("--workload", action="append", choices=WORKLOADS, dest="workloads",
-                        help="workload to simulate; repeat for several (default: all)")
+                        help=workload_help)
     parser.add_argument("--seed", type=int, default=0, help="workload seed (default: 0)")
-    parser.add_argument("-o", "--out", type=Path, default=Path("build/synth"),
-                        help="output folder (default: build/synth)")
-    parser.set_defaults(func=_synth)
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -94,16 +101,9 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sizes", default=None,
                         help="array sizes: N (square) or RxC, comma separated (default: 4,8,16; "
                              "with --quick: 2)")
-    parser.add_argument("--liberty", type=Path, default=None,
-                        help="Liberty library (default: qflow-tech-osu018's osu018_stdcells.lib)")
-    parser.add_argument("--cells-verilog", type=Path, default=None,
-                        help="Verilog models of the library's cells (default: osu018_stdcells.v)")
-    parser.add_argument("--clock-ns", type=float, default=10.0,
-                        help="common clock period in ns (default: 10)")
-    parser.add_argument("--workload", action="append", choices=WORKLOADS, dest="workloads",
-                        help="workload; repeat for several, the first (or llm) is the headline "
-                             "(default: llm, uniform, zeros)")
-    parser.add_argument("--seed", type=int, default=0, help="workload seed (default: 0)")
+    _add_flow_options(parser, clock_help="common clock period in ns",
+                      workload_help="workload; repeat for several, the first (or llm) is the "
+                                    "headline (default: llm, uniform, zeros)")
     parser.add_argument("--quick", action="store_true",
                         help="small study: the MACs and 2x2 arrays (unless --sizes is given)")
     parser.add_argument("-o", "--out", type=Path, default=DEFAULT_OUT,
@@ -116,7 +116,7 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
 def _report(args: argparse.Namespace) -> int:
     options = [("--designs", args.designs), ("--sizes", args.sizes),
                ("--liberty", args.liberty), ("--cells-verilog", args.cells_verilog),
-               ("--clock-ns", None if args.clock_ns == 10.0 else f"{args.clock_ns:g}"),
+               ("--clock-ns", None if args.clock_ns == DEFAULT_CLOCK_NS else f"{args.clock_ns:g}"),
                *(("--workload", w) for w in args.workloads or ()),
                ("--seed", args.seed or None)]
     words = ["qmac report", *(["--quick"] if args.quick else [])]

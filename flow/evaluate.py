@@ -31,6 +31,9 @@ from flow.tools import DEFAULT_CELLS_VERILOG, DEFAULT_LIBERTY, check_file, find_
 __all__ = ["RESULT_SCHEMA", "MAC_SHAPE", "workload_shape", "evaluate"]
 
 RESULT_SCHEMA = "qmac.result/1"
+DEFAULT_CLOCK_NS = 10.0
+"""The common clock of every design (100 MHz: every default design meets it at osu018's corner)."""
+
 MAC_SHAPE = (8, 64, 2)
 """M, K, N streamed through a single MAC: 1024 MACs, long enough that the two idle tail cycles
 change energy per MAC by 0.2 %."""
@@ -50,7 +53,7 @@ def workload_shape(config: Any) -> tuple[int, int, int]:
 
 
 def evaluate(config: Any, *, liberty: Path | str | None = None,
-             cells_verilog: Path | str | None = None, clock_ns: float = 10.0,
+             cells_verilog: Path | str | None = None, clock_ns: float = DEFAULT_CLOCK_NS,
              workloads: tuple[str, ...] = ("llm", "uniform", "zeros"), seed: int = 0,
              out_dir: Path | str = Path("build/synth"),
              progress: Callable[[str], None] = print) -> dict:

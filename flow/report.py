@@ -36,6 +36,7 @@ from golden.systolic import SystolicConfig
 
 from flow import tools
 from flow.cache import ResultCache, cache_key, file_digest, flow_version
+from flow.evaluate import DEFAULT_CLOCK_NS
 from flow.tables import DEFINITIONS, render_markdown
 
 __all__ = [
@@ -72,7 +73,7 @@ class Study:
 
     configs: tuple[Any, ...]
     workloads: tuple[str, ...] = DEFAULT_WORKLOADS
-    clock_ns: float = 10.0
+    clock_ns: float = DEFAULT_CLOCK_NS
     seed: int = 0
     liberty: Path | None = None
     cells_verilog: Path | None = None
@@ -124,7 +125,7 @@ def parse_sizes(text: str | None) -> tuple[tuple[int, int], ...]:
 
 
 def make_study(designs: str | None = None, sizes: str | None = None, *, quick: bool = False,
-               workloads: tuple[str, ...] | None = None, clock_ns: float = 10.0, seed: int = 0,
+               workloads: tuple[str, ...] | None = None, clock_ns: float = DEFAULT_CLOCK_NS, seed: int = 0,
                liberty: Path | None = None, cells_verilog: Path | None = None,
                command: str = "make report") -> Study:
     """The default comparison, or a custom one: MACs and RxC arrays of each weight format.
