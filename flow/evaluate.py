@@ -26,17 +26,19 @@ from flow.gatesim import simulate
 from flow.liberty import read_liberty
 from flow.sta import VECTORLESS_INPUT_ACTIVITY, Power, pin_activities, run_sta
 from flow.synth import area_report, flat_module, synthesize
-from flow.tools import DEFAULT_CELLS_VERILOG, DEFAULT_LIBERTY, check_file, find_tools
+from flow.tools import find_tools, library_files
 
-__all__ = ["RESULT_SCHEMA", "MAC_SHAPE", "workload_shape", "evaluate"]
+__all__ = ["RESULT_SCHEMA", "DEFAULT_CLOCK_NS", "DEFAULT_WORKLOADS", "MAC_SHAPE", "workload_shape",
+           "evaluate"]
 
 RESULT_SCHEMA = "qmac.result/1"
+DEFAULT_WORKLOADS = ("llm", "uniform", "zeros")
 DEFAULT_CLOCK_NS = 10.0
 """The common clock of every design (100 MHz: every default design meets it at osu018's corner)."""
 
 MAC_SHAPE = (8, 64, 2)
-"""M, K, N streamed through a single MAC: 1024 MACs, long enough that the two idle tail cycles
-change energy per MAC by 0.2 %."""
+"""M, K, N streamed through a single MAC: 1024 MACs, long enough that the ``latency + 1`` idle
+tail cycles change energy per MAC by 0.2-0.3 %."""
 
 
 def workload_shape(config: Any) -> tuple[int, int, int]:
@@ -54,7 +56,7 @@ def workload_shape(config: Any) -> tuple[int, int, int]:
 
 def evaluate(config: Any, *, liberty: Path | str | None = None,
              cells_verilog: Path | str | None = None, clock_ns: float = DEFAULT_CLOCK_NS,
-             workloads: tuple[str, ...] = ("llm", "uniform", "zeros"), seed: int = 0,
+             workloads: tuple[str, ...] = DEFAULT_WORKLOADS, seed: int = 0,
              out_dir: Path | str = Path("build/synth"),
              progress: Callable[[str], None] = print) -> dict:
     """Area, timing, vectorless and per-workload power of ``config``'s design; see module doc."""
@@ -66,9 +68,7 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
         raise ValueError(f"workloads must be a non-empty selection of {list(WORKLOADS)}, "
                          f"not {list(workloads)!r}")
     check_int("seed", seed, 0)
-    liberty = check_file(liberty or DEFAULT_LIBERTY, "liberty", DEFAULT_LIBERTY)
-    cells_verilog = check_file(cells_verilog or DEFAULT_CELLS_VERILOG, "cells_verilog",
-                               DEFAULT_CELLS_VERILOG)
+    liberty, cells_verilog = library_files(liberty, cells_verilog)
     tools = find_tools()
     job = Path(out_dir).resolve() / config.name
     job.mkdir(parents=True, exist_ok=True)

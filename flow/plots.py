@@ -24,12 +24,7 @@ def _save(fig: plt.Figure, path: Path) -> None:
 
 def _levels(summary: dict) -> list[str]:
     """``"MAC"`` then every array size, in study order."""
-    levels: list[str] = []
-    for d in summary["designs"]:
-        level = "MAC" if d["kind"] == "mac" else f"{d['rows']}x{d['cols']}"
-        if level not in levels:
-            levels.append(level)
-    return levels
+    return list(dict.fromkeys(_level(d) for d in summary["designs"]))
 
 
 def _level(d: dict) -> str:

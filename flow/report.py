@@ -36,7 +36,7 @@ from golden.systolic import SystolicConfig
 
 from flow import tools
 from flow.cache import ResultCache, cache_key, file_digest, flow_version
-from flow.evaluate import DEFAULT_CLOCK_NS
+from flow.evaluate import DEFAULT_CLOCK_NS, DEFAULT_WORKLOADS
 from flow.tables import DEFINITIONS, render_markdown
 
 __all__ = [
@@ -49,7 +49,6 @@ BASELINE_FORMAT = "int8"
 DEFAULT_FORMATS = ("int8", "int4", "dint4")
 DEFAULT_SIZES = ((4, 4), (8, 8), (16, 16))
 QUICK_SIZES = ((2, 2),)
-DEFAULT_WORKLOADS = ("llm", "uniform", "zeros")
 KINDS = ("mac", "systolic")
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "reports"
@@ -172,10 +171,7 @@ def run_study(study: Study, *, cache_dir: Path = DEFAULT_CACHE, progress: Progre
     if evaluate is None:
         from flow import evaluate as flow_module
         evaluate = flow_module.evaluate
-    liberty = tools.check_file(study.liberty or tools.DEFAULT_LIBERTY, "liberty",
-                               tools.DEFAULT_LIBERTY)
-    cells = tools.check_file(study.cells_verilog or tools.DEFAULT_CELLS_VERILOG, "cells_verilog",
-                             tools.DEFAULT_CELLS_VERILOG)
+    liberty, cells = tools.library_files(study.liberty, study.cells_verilog)
     versions = {**tools.find_tools().versions(), "amaranth": metadata.version("amaranth")}
     common = {"library_digest": f"{file_digest(liberty)}+{file_digest(cells)}",
               "clock_ns": study.clock_ns, "workloads": study.workloads, "seed": study.seed,

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["DEFAULT_LIBERTY", "DEFAULT_CELLS_VERILOG", "Tools", "find_tools", "check_file"]
+__all__ = ["DEFAULT_LIBERTY", "DEFAULT_CELLS_VERILOG", "Tools", "find_tools", "check_file",
+           "library_files"]
 
 DEFAULT_LIBERTY = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
 DEFAULT_CELLS_VERILOG = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.v")
@@ -54,6 +55,14 @@ def check_file(path: Path | str, param: str, default: Path) -> Path:
     hint = (f" (install the Debian package {_LIBRARY_PACKAGE})" if path == default
             else "")
     raise RuntimeError(f"{param} file {str(path)!r} does not exist{hint}")
+
+
+def library_files(liberty: Path | str | None,
+                  cells_verilog: Path | str | None) -> tuple[Path, Path]:
+    """The Liberty file and cell models to use (``None``: the osu018 defaults), both checked."""
+    return (check_file(liberty or DEFAULT_LIBERTY, "liberty", DEFAULT_LIBERTY),
+            check_file(cells_verilog or DEFAULT_CELLS_VERILOG, "cells_verilog",
+                       DEFAULT_CELLS_VERILOG))
 
 
 def _which(name: str, package: str) -> str:

@@ -21,13 +21,13 @@ from golden.formats import INT8, Format
 __all__ = [
     "Overflow", "signed_bits", "product_range", "product_bits", "DEFAULT_MAX_DEPTH",
     "default_acc_bits", "check_acc_bits", "acc_range", "apply_overflow", "mac_step", "dot",
-    "max_abs_product", "gemm_path", "GEMM_PATHS", "gemm",
+    "max_abs_product", "gemm_path", "GEMM_PATHS", "gemm", "MAX_ACC_BITS", "gemm_operands",
 ]
 
 DEFAULT_MAX_DEPTH = 4096
 """Longest accumulation the default accumulator holds without overflow (an LLM hidden size)."""
 
-_MAX_ACC_BITS = 48
+MAX_ACC_BITS = 48
 """Widest accumulator: keeps every exact partial sum, and acc + product, inside int64."""
 
 _FLOAT_LIMITS = {"float32": 1 << 24, "float": 1 << 53}
@@ -87,7 +87,7 @@ def check_acc_bits(acc_bits: int, weight: Format, act: Format = INT8,
                    param: str = "acc_bits") -> int:
     """Return ``acc_bits`` if it holds one product and fits int64, else raise."""
     lo = product_bits(weight, act)
-    return check_int(param, acc_bits, lo, _MAX_ACC_BITS,
+    return check_int(param, acc_bits, lo, MAX_ACC_BITS,
                      f" for {weight.name} x {act.name} (one product needs {lo} bits)")
 
 
@@ -165,11 +165,8 @@ def gemm(a_codes: np.ndarray, w_codes: np.ndarray, weight: Format, acc_bits: int
     check_acc_bits(acc_bits, weight, act)
     if path not in GEMM_PATHS:
         raise ValueError(f"path must be one of {list(GEMM_PATHS)}, not {path!r}")
-    a_codes, w_codes = _matrix(a_codes, "a_codes"), _matrix(w_codes, "w_codes")
-    (m, k), (k2, n) = a_codes.shape, w_codes.shape
-    if k != k2:
-        raise ValueError(
-            f"w_codes must have {k} rows to match a_codes' {k} columns, not shape {w_codes.shape}")
+    a_codes, w_codes = gemm_operands(a_codes, w_codes)
+    (m, k), n = a_codes.shape, w_codes.shape[1]
     init = _check_acc_init(acc_init, (m, n), acc_bits)
     worst = k * max_abs_product(weight, act)
     path = gemm_path(k, weight, act) if path == "auto" else path
@@ -189,6 +186,16 @@ def gemm(a_codes: np.ndarray, w_codes: np.ndarray, weight: Format, acc_bits: int
     if init_abs:
         sums += init
     return sums if fits else apply_overflow(sums, acc_bits, Overflow.WRAP)
+
+
+def gemm_operands(a_codes: np.ndarray, w_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a_codes`` (M x K) and ``w_codes`` (K x N) as arrays, or raise naming the bad shape."""
+    a_codes, w_codes = _matrix(a_codes, "a_codes"), _matrix(w_codes, "w_codes")
+    k = a_codes.shape[1]
+    if w_codes.shape[0] != k:
+        raise ValueError(
+            f"w_codes must have {k} rows to match a_codes' {k} columns, not shape {w_codes.shape}")
+    return a_codes, w_codes
 
 
 def _matrix(codes: np.ndarray, param: str) -> np.ndarray:

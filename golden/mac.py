@@ -107,7 +107,7 @@ class MACConfig(Datapath):
     def gemm_trace(self, a_codes: np.ndarray, w_codes: np.ndarray) -> PortTrace:
         """Stream ``A @ W`` through the MAC: each output's K products back to back, cleared at k=0.
 
-        Two idle cycles follow the stream so the last result reaches ``acc``.
+        ``latency + 1`` idle cycles follow the stream so the last result reaches ``acc``.
         """
         a_codes, w_codes = np.asarray(a_codes), np.asarray(w_codes)
         (m, k), n = a_codes.shape, w_codes.shape[1]

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.arith import Overflow, apply_overflow, product_range, signed_bits
+from golden.arith import MAX_ACC_BITS, Overflow, apply_overflow, product_range, signed_bits
 from golden.checks import check_int
 from golden.datapath import Datapath
 from golden.formats import Format
@@ -44,7 +44,6 @@ __all__ = ["SystolicConfig", "scalesim_ws_cycles"]
 
 MAX_EDGE = 64
 MAX_ACC_DEPTH = 4096
-_MAX_PSUM_BITS = 48
 
 
 def scalesim_ws_cycles(rows: int, cols: int, m: int, k: int, n: int) -> int:
@@ -79,7 +78,7 @@ class SystolicConfig(Datapath):
         check_int("acc_depth", self.acc_depth, 0, MAX_ACC_DEPTH)
         if self.psum_bits is None:
             object.__setattr__(self, "psum_bits", self.exact_psum_bits)
-        check_int("psum_bits", self.psum_bits, self.product_bits, _MAX_PSUM_BITS)
+        check_int("psum_bits", self.psum_bits, self.product_bits, MAX_ACC_BITS)
 
     @property
     def exact_psum_bits(self) -> int:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from golden.arith import Overflow, apply_overflow, gemm
+from golden.arith import MAX_ACC_BITS, Overflow, apply_overflow, gemm, gemm_operands
 from golden.formats import INT8, Format
 from golden.trace import PortTrace
 
@@ -39,9 +39,6 @@ if TYPE_CHECKING:
     from golden.systolic import SystolicConfig
 
 __all__ = ["Tile", "TiledGemm", "plan_tiles", "schedule_gemm", "ktile_gemm"]
-
-_EXACT_BITS = 48
-
 
 @dataclass(frozen=True)
 class Tile:
@@ -84,12 +81,10 @@ def plan_tiles(config: SystolicConfig, m: int, k: int, n: int) -> list[Tile]:
 
 def schedule_gemm(config: SystolicConfig, a_codes: np.ndarray, w_codes: np.ndarray) -> TiledGemm:
     """Build the input stream of ``A @ W``, run the cycle model on it and reassemble C."""
-    a_codes = config.act.check_codes(_matrix(a_codes, "a_codes"), "a_codes")
-    w_codes = config.weight.check_codes(_matrix(w_codes, "w_codes"), "w_codes")
-    (m, k), (k2, n) = a_codes.shape, w_codes.shape
-    if k != k2:
-        raise ValueError(
-            f"w_codes must have {k} rows to match a_codes' {k} columns, not shape {w_codes.shape}")
+    a_codes, w_codes = gemm_operands(a_codes, w_codes)
+    a_codes = config.act.check_codes(a_codes, "a_codes")
+    w_codes = config.weight.check_codes(w_codes, "w_codes")
+    (m, k), n = a_codes.shape, w_codes.shape[1]
     if 0 in (m, k, n):
         raise ValueError(f"a_codes and w_codes must not be empty, not shapes {a_codes.shape} "
                          f"and {w_codes.shape}")
@@ -143,17 +138,10 @@ def schedule_gemm(config: SystolicConfig, a_codes: np.ndarray, w_codes: np.ndarr
 def ktile_gemm(a_codes: np.ndarray, w_codes: np.ndarray, weight: Format, acc_bits: int,
                overflow: Overflow | str, rows: int, act: Format = INT8) -> np.ndarray:
     """``A @ W`` with the overflow mode applied after each exact K-tile sum of ``rows`` products."""
-    a_codes, w_codes = _matrix(a_codes, "a_codes"), _matrix(w_codes, "w_codes")
+    a_codes, w_codes = gemm_operands(a_codes, w_codes)
     acc = np.zeros((a_codes.shape[0], w_codes.shape[1]), dtype=np.int64)
     for k0 in range(0, a_codes.shape[1], rows):
-        part = gemm(a_codes[:, k0:k0 + rows], w_codes[k0:k0 + rows], weight, _EXACT_BITS,
+        part = gemm(a_codes[:, k0:k0 + rows], w_codes[k0:k0 + rows], weight, MAX_ACC_BITS,
                     Overflow.WRAP, act)
         acc = apply_overflow(acc + part, acc_bits, overflow)
     return acc
-
-
-def _matrix(values: np.ndarray, param: str) -> np.ndarray:
-    values = np.asarray(values)
-    if values.ndim != 2:
-        raise ValueError(f"{param} must be 2-D, not shape {values.shape}")
-    return values

@@ -14,7 +14,7 @@ ports as signed integers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -76,7 +76,6 @@ class PortTrace:
     expected: dict[str, np.ndarray]
     care: dict[str, np.ndarray]
     macs: int
-    notes: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         cycles = {a.shape[0] for a in (*self.inputs.values(), *self.expected.values())}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from amaranth.hdl import Module, Mux, Signal, signed
 
-from golden.arith import Overflow, acc_range
+from golden.arith import Overflow
 from golden.mac import MACConfig
 from hw.ports import ConfigComponent
-from hw.product import ScaledProduct
+from hw.product import ScaledProduct, reduce_overflow
 
 __all__ = ["MAC"]
 
@@ -16,7 +16,8 @@ class MAC(ConfigComponent):
     """Weight x activation multiply-accumulate with registered accumulator.
 
     Micro-architecture (``b`` = weight bits, ``f`` = weight shift, ``a`` = ``act_bits``; the first
-    two points are ``hw.product.ScaledProduct``, shared with the systolic array's PE):
+    two points are ``hw.product.ScaledProduct``, shared with the systolic array's PE, the clamp
+    is ``hw.product.reduce_overflow``):
 
     * Regular codes ``c``: a narrow ``b x a`` signed multiplier computes ``c * x``
       (``b + a`` bits); the scaled product ``(c * x) << f`` is wiring (``f`` zero LSBs).
@@ -84,11 +85,7 @@ class MAC(ConfigComponent):
         saturate = cfg.overflow is Overflow.SATURATE
         total = Signal(signed(cfg.acc_bits + int(saturate)))
         m.d.comb += total.eq(Mux(stage_clear, 0, self.acc) + stage_product)
-        if saturate:
-            lo, hi = acc_range(cfg.acc_bits)
-            next_acc = Mux(total > hi, hi, Mux(total < lo, lo, total))
-        else:
-            next_acc = total
+        next_acc = reduce_overflow(total, cfg.acc_bits, cfg.overflow)
 
         with m.If(stage_valid):
             m.d.sync += self.acc.eq(next_acc)

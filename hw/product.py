@@ -1,12 +1,24 @@
-"""The weight x activation product of one weight format, shared by the MAC and the array's PE."""
+"""The datapath pieces the MAC and the systolic array share: the weight x activation product of
+one weight format and the reduction of a sum to the accumulator width."""
 
 from __future__ import annotations
 
 from amaranth.hdl import Const, Mux, Value
 
+from golden.arith import Overflow, acc_range
 from golden.formats import Format
 
-__all__ = ["ScaledProduct"]
+__all__ = ["ScaledProduct", "reduce_overflow"]
+
+
+def reduce_overflow(value: Value, bits: int, overflow: Overflow) -> Value:
+    """``value`` reduced to ``bits`` signed bits by wrap (keep the low bits) or saturation."""
+    if len(value) <= bits:
+        return value
+    if overflow is Overflow.SATURATE:
+        lo, hi = acc_range(bits)
+        return Mux(value > hi, hi, Mux(value < lo, lo, value))
+    return value[:bits].as_signed()
 
 
 class ScaledProduct:

@@ -7,22 +7,11 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from golden.arith import Overflow, acc_range
 from golden.systolic import SystolicConfig
 from hw.ports import ConfigComponent
-from hw.product import ScaledProduct
+from hw.product import ScaledProduct, reduce_overflow
 
 __all__ = ["PE", "Skew", "Deskew", "Accumulator", "SystolicArray"]
-
-
-def reduce_overflow(value: Value, bits: int, overflow: Overflow) -> Value:
-    """``value`` reduced to ``bits`` signed bits by wrap (keep the low bits) or saturation."""
-    if len(value) <= bits:
-        return value
-    if overflow is Overflow.SATURATE:
-        lo, hi = acc_range(bits)
-        return Mux(value > hi, hi, Mux(value < lo, lo, value))
-    return value[:bits].as_signed()
 
 
 class PE(wiring.Component):

@@ -21,7 +21,7 @@ from cocotb_tools.runner import VerilatorControlFile, get_runner
 
 from hw.export import export
 from sim.driver import STATS_ENV
-from sim.toolchain import VERILATOR_WAIVERS, check_sim, setup_simulator
+from sim.toolchain import VERILATOR_WAIVERS, setup_simulator
 
 __all__ = ["CocotbRun", "run_cocotb"]
 
@@ -54,7 +54,6 @@ def run_cocotb(config: Any, sim: str, test_module: str, build_dir: Path, *, seed
     if any cocotb test failed, RuntimeError if the build or the simulator itself failed.
     ``design`` replaces ``hw.build.build(config)`` (used by the mutation test).
     """
-    check_sim(sim)
     setup_simulator(sim)
     build_dir = Path(build_dir).resolve()
     info = export(config, build_dir / "src", design)

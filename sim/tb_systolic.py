@@ -13,15 +13,12 @@ import os
 import cocotb
 import numpy as np
 
-from golden.arith import Overflow, acc_range, gemm, product_range
+from golden.arith import MAX_ACC_BITS, Overflow, acc_range, gemm, product_range
 from golden.designs import config_from_json
 from golden.systolic import SystolicConfig
 from golden.tiler import schedule_gemm
 from golden.trace import PortTrace
 from sim.driver import check_trace, drive_trace
-
-EXACT_BITS = 48
-
 
 def _config() -> SystolicConfig:
     return config_from_json(os.environ["QMAC_CONFIG"])
@@ -145,7 +142,7 @@ async def overflow_corners(dut: object) -> None:
         a, w = corner_codes(config, sign, m)
         scheduled = schedule_gemm(config, a, w)
         if corners_reachable(config):
-            exact = int(gemm(a, w, config.weight, EXACT_BITS, Overflow.WRAP, config.act)[0, 0])
+            exact = int(gemm(a, w, config.weight, MAX_ACC_BITS, Overflow.WRAP, config.act)[0, 0])
             bound = hi if sign > 0 else lo
             assert not lo <= exact <= hi, f"corner stimulus sum {exact} stays inside [{lo}, {hi}]"
             if config.overflow is Overflow.SATURATE:

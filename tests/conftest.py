@@ -1,4 +1,4 @@
-"""Shared pytest set-up: the repository root on sys.path, and a per-worker build folder."""
+"""Shared pytest set-up: a per-worker build folder (`build_root`)."""
 
 from __future__ import annotations
 

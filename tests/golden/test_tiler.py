@@ -135,3 +135,11 @@ def test_any_shape_on_any_array_equals_gemm(rows, cols, depth, m, k, n, weight, 
     assert np.array_equal(scheduled.result, gemm(a, w, config.weight, config.acc_bits))
     if not depth or m <= depth or m % depth == 0:
         assert scheduled.cycles == config.gemm_cycles(m, k, n)
+
+
+def test_ktile_gemm_rejects_mismatched_depth() -> None:
+    """Slicing K by tiles must not hide a W with more rows than A has columns."""
+    a, w = np.ones((2, 4), dtype=np.int64), np.ones((8, 3), dtype=np.int64)
+    with pytest.raises(ValueError, match=r"^w_codes must have 4 rows to match a_codes' 4 "
+                                         r"columns, not shape \(8, 3\)$"):
+        ktile_gemm(a, w, get_format("dint4"), 24, "wrap", 4)
