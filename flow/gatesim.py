@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from golden.trace import PortTrace
+from flow.process import run_tool
 
 __all__ = ["RESET_CYCLES", "HALF_PERIOD", "Activity", "GateSim", "write_bench", "simulate",
            "read_vcd"]
@@ -260,6 +260,6 @@ def _read_outputs(trace: PortTrace, path: Path) -> dict[str, np.ndarray]:
 
 
 def _run(argv: list[str], cwd: Path, tool: str) -> None:
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    done = run_tool(argv, cwd=cwd)
     if done.returncode != 0 or "error" in done.stderr.lower():
         raise RuntimeError(f"{tool} failed in {cwd}:\n{(done.stderr or done.stdout).strip()}")

@@ -19,11 +19,11 @@ the cell function (independent inputs assumed); ``docs/flow.md`` discusses what 
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from flow.gatesim import Activity
+from flow.process import run_tool
 
 __all__ = ["VECTORLESS_INPUT_ACTIVITY", "Power", "StaResult", "pin_activities", "run_sta"]
 
@@ -120,8 +120,7 @@ def run_sta(sta: str, liberty: Path, netlist: Path, top: str, clock_ns: float, j
         lines += [f"puts {_MARK}:{name}", "report_power -digits 6"]
     script = job_dir / "sta.tcl"
     script.write_text("\n".join(lines) + "\n")
-    done = subprocess.run([sta, "-no_splash", "-exit", script.name], cwd=job_dir,
-                          capture_output=True, text=True, check=False)
+    done = run_tool([sta, "-no_splash", "-exit", script.name], cwd=job_dir)
     (job_dir / "sta.log").write_text(done.stdout + done.stderr)
     errors = list(dict.fromkeys(line for line in (done.stderr + done.stdout).splitlines()
                                 if line.startswith("Error")))

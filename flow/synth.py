@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from flow.liberty import Library
+from flow.process import run_tool
 
 __all__ = ["SynthResult", "synthesize", "area_report", "netlist_cells", "flat_module",
            "PE_INSTANCE"]
@@ -75,8 +75,7 @@ def synthesize(verilog: Path, top: str, liberty: Path, job_dir: Path,
         "",
     ]))
     log = job_dir / "yosys.log"
-    done = subprocess.run([*yosys, "-q", "-l", log.name, script.name], cwd=job_dir,
-                          capture_output=True, text=True, check=False)
+    done = run_tool([*yosys, "-q", "-l", log.name, script.name], cwd=job_dir)
     if done.returncode != 0:
         text = log.read_text(errors="replace") if log.exists() else ""
         errors = [line for line in (text + done.stderr).splitlines() if "ERROR" in line]

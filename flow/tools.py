@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from flow.process import run_tool
 
 __all__ = ["DEFAULT_LIBERTY", "DEFAULT_CELLS_VERILOG", "Tools", "find_tools", "check_file",
            "library_files"]
@@ -23,6 +24,7 @@ DEFAULT_LIBERTY = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
 DEFAULT_CELLS_VERILOG = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.v")
 _LIBRARY_PACKAGE = "qflow-tech-osu018"
 _MIN_SYSTEM_YOSYS = (0, 40)
+_VERSION_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,6 @@ def _yosys_release(command: str) -> tuple[int, int]:
 @lru_cache(maxsize=None)
 def _version(argv: tuple[str, ...]) -> str:
     """First line a tool prints for its version flag (cached: the report asks once per design)."""
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    done = run_tool(argv, timeout=_VERSION_TIMEOUT_S)
     lines = (done.stdout or done.stderr).strip().splitlines()
     return lines[0].strip() if lines else "unknown"

@@ -11,14 +11,16 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import subprocess
 from pathlib import Path
+
+from flow.process import run_tool
 
 __all__ = ["SIMULATORS", "VERILATOR_WAIVERS", "ToolchainError", "check_sim", "verilator_root",
            "setup_simulator", "lint_verilog"]
 
 SIMULATORS = ("icarus", "verilator")
 PCH_MAKEFLAG = "CFG_CXXFLAGS_PCH_I=-include"
+_LINT_TIMEOUT_S = 300.0
 VERILATOR_WAIVERS = Path(__file__).with_name("verilator_waivers.vlt")
 """Verilator control file waiving the generator-style warnings (reasons inside); used by every
 Verilator build and lint, so both see the same rules."""
@@ -76,9 +78,8 @@ def setup_simulator(sim: str) -> None:
 def lint_verilog(verilog: Path, top: str) -> str:
     """Run ``verilator --lint-only -Wall`` with the waivers; return its output, raise if it warns."""
     setup_simulator("verilator")
-    result = subprocess.run(
-        ["verilator", "--lint-only", "-Wall", str(VERILATOR_WAIVERS), str(verilog),
-         "--top-module", top], capture_output=True, text=True, check=False)
+    result = run_tool(["verilator", "--lint-only", "-Wall", str(VERILATOR_WAIVERS), str(verilog),
+                       "--top-module", top], timeout=_LINT_TIMEOUT_S)
     output = result.stdout + result.stderr
     if result.returncode != 0 or "%Warning" in output or "%Error" in output:
         raise AssertionError(f"verilator --lint-only -Wall rejects {verilog}:\n{output}")
