@@ -16,7 +16,7 @@ import functools
 import numpy as np
 
 from golden.checks import check_int
-from golden.formats import INT8, Format
+from golden.formats import INT8, Format, as_format
 
 __all__ = [
     "Overflow", "signed_bits", "product_range", "product_bits", "DEFAULT_MAX_DEPTH",
@@ -61,8 +61,9 @@ def signed_bits(lo: int, hi: int) -> int:
     return max((v if v >= 0 else ~v).bit_length() for v in (lo, hi)) + 1
 
 
-def product_range(weight: Format, act: Format = INT8) -> tuple[int, int]:
+def product_range(weight: Format | str, act: Format | str = INT8) -> tuple[int, int]:
     """Smallest and largest ``(2**f * w) * x`` over every weight and activation code."""
+    weight, act = as_format(weight), as_format(act, "act")
     corners = [w * x for w in (weight.scaled_min, weight.scaled_max)
                for x in (act.scaled_min, act.scaled_max)]
     return min(corners), max(corners)
@@ -83,9 +84,10 @@ def default_acc_bits(weight: Format, act: Format = INT8, depth: int = DEFAULT_MA
     return signed_bits(depth * lo, depth * hi)
 
 
-def check_acc_bits(acc_bits: int, weight: Format, act: Format = INT8,
+def check_acc_bits(acc_bits: int, weight: Format | str, act: Format | str = INT8,
                    param: str = "acc_bits") -> int:
     """Return ``acc_bits`` if it holds one product and fits int64, else raise."""
+    weight, act = as_format(weight), as_format(act, "act")
     lo = product_bits(weight, act)
     return check_int(param, acc_bits, lo, MAX_ACC_BITS,
                      f" for {weight.name} x {act.name} (one product needs {lo} bits)")
@@ -96,9 +98,16 @@ def acc_range(acc_bits: int) -> tuple[int, int]:
 
 
 def apply_overflow(values: np.ndarray, acc_bits: int, overflow: Overflow | str) -> np.ndarray:
-    """Reduce int64 ``values`` to ``acc_bits`` by wrap or saturation."""
+    """Reduce integer ``values`` to ``acc_bits`` by wrap or saturation (int64 result).
+
+    Non-integer values are refused rather than truncated: a sum that is not an integer is a bug.
+    """
     overflow = Overflow.parse(overflow)
-    values = np.asarray(values, dtype=np.int64)
+    check_int("acc_bits", acc_bits, 1, MAX_ACC_BITS)
+    values = np.asarray(values)
+    if values.dtype.kind not in "iu":
+        raise ValueError(f"values must be integers, not dtype {values.dtype}")
+    values = values.astype(np.int64, copy=False)
     lo, hi = acc_range(acc_bits)
     if overflow is Overflow.SATURATE:
         return np.clip(values, lo, hi)
@@ -107,17 +116,19 @@ def apply_overflow(values: np.ndarray, acc_bits: int, overflow: Overflow | str) 
     return np.where(low > hi, low - np.int64(1 << acc_bits), low)
 
 
-def mac_step(acc: np.ndarray, w_codes: np.ndarray, x_codes: np.ndarray, weight: Format,
+def mac_step(acc: np.ndarray, w_codes: np.ndarray, x_codes: np.ndarray, weight: Format | str,
              acc_bits: int, overflow: Overflow | str = Overflow.WRAP,
-             act: Format = INT8) -> np.ndarray:
+             act: Format | str = INT8) -> np.ndarray:
     """One MAC on every element: ``overflow(acc + (2**f * w) * x, acc_bits)``."""
+    weight, act = as_format(weight), as_format(act, "act")
     check_acc_bits(acc_bits, weight, act)
     products = weight.decode_scaled(w_codes, "w_codes") * act.decode_scaled(x_codes, "x_codes")
-    return apply_overflow(np.asarray(acc, dtype=np.int64) + products, acc_bits, overflow)
+    return apply_overflow(np.asarray(acc) + products, acc_bits, overflow)
 
 
-def dot(x_codes: np.ndarray, w_codes: np.ndarray, weight: Format, acc_bits: int | None = None,
-        overflow: Overflow | str = Overflow.WRAP, act: Format = INT8, acc_init: int = 0) -> int:
+def dot(x_codes: np.ndarray, w_codes: np.ndarray, weight: Format | str,
+        acc_bits: int | None = None, overflow: Overflow | str = Overflow.WRAP,
+        act: Format | str = INT8, acc_init: int = 0) -> int:
     """``x . w`` as a K-step MAC sequence starting from ``acc_init``."""
     x_codes, w_codes = np.asarray(x_codes), np.asarray(w_codes)
     for param, arr in (("x_codes", x_codes), ("w_codes", w_codes)):
@@ -146,9 +157,10 @@ def max_abs_product(weight: Format, act: Format = INT8) -> int:
     return max(-lo, hi)
 
 
-def gemm(a_codes: np.ndarray, w_codes: np.ndarray, weight: Format, acc_bits: int | None = None,
-         overflow: Overflow | str = Overflow.WRAP, act: Format = INT8,
-         acc_init: np.ndarray | None = None, path: str = "auto") -> np.ndarray:
+def gemm(a_codes: np.ndarray, w_codes: np.ndarray, weight: Format | str,
+         acc_bits: int | None = None, overflow: Overflow | str = Overflow.WRAP,
+         act: Format | str = INT8, acc_init: np.ndarray | None = None,
+         path: str = "auto") -> np.ndarray:
     """``C = A @ W`` with every output the K-step MAC sequence of its row and column.
 
     ``a_codes`` is M x K activation codes, ``w_codes`` K x N weight codes (any integer dtype;
@@ -160,6 +172,7 @@ def gemm(a_codes: np.ndarray, w_codes: np.ndarray, weight: Format, acc_bits: int
     (``|acc_init| + K * max|product|`` fits) wrap and saturation are the identity and are skipped;
     saturation that can trigger runs the K steps in ascending order whatever ``path`` says.
     """
+    weight, act = as_format(weight), as_format(act, "act")
     overflow = Overflow.parse(overflow)
     acc_bits = default_acc_bits(weight, act) if acc_bits is None else acc_bits
     check_acc_bits(acc_bits, weight, act)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["check_int"]
+import math
+import numbers
+
+__all__ = ["check_int", "check_positive"]
 
 _UNBOUNDED = {0: "a non-negative integer", 1: "a positive integer"}
 
@@ -18,3 +21,15 @@ def check_int(param: str, value: object, lo: int, hi: int | None = None, context
         return value
     allowed = _UNBOUNDED[lo] if hi is None else f"an integer in [{lo}, {hi}]"
     raise ValueError(f"{param} must be {allowed}{context}, not {value!r}")
+
+
+def check_positive(param: str, value: object, unit: str) -> float:
+    """Return ``value`` as a float if it is a finite real number above 0, else raise ValueError.
+
+    ``inf`` and ``nan`` are refused too: a tool handed an infinite clock period or timeout waits
+    forever instead of failing.
+    """
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) \
+            and math.isfinite(value) and value > 0:
+        return float(value)
+    raise ValueError(f"{param} must be a positive finite number of {unit}, not {value!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from golden.arith import Overflow, check_acc_bits, default_acc_bits, product_bits
 from golden.checks import check_int
-from golden.formats import Format, get_format, int_format
+from golden.formats import Format, as_format, int_format
 
 __all__ = ["Datapath"]
 
@@ -21,8 +21,7 @@ class Datapath:
     def _check_datapath(self) -> None:
         """Format by name, ``act_bits`` in [2, 16], overflow mode by name, ``acc_bits``
         defaulted to ``default_acc_bits`` and checked against one product."""
-        if not isinstance(self.weight, Format):
-            object.__setattr__(self, "weight", get_format(self.weight))
+        object.__setattr__(self, "weight", as_format(self.weight))
         check_int("act_bits", self.act_bits, 2, 16)
         object.__setattr__(self, "overflow", Overflow.parse(self.overflow))
         if self.acc_bits is None:

@@ -40,7 +40,7 @@ import numpy as np
 from golden.checks import check_int
 
 __all__ = [
-    "Format", "int_format", "dint_format", "get_format", "format_names",
+    "Format", "int_format", "dint_format", "get_format", "as_format", "format_names",
     "INT8", "INT4", "DINT4",
 ]
 
@@ -247,3 +247,13 @@ def get_format(name: str) -> Format:
         return dint_format(bits, int(match["shift"] or 1))
     except ValueError as err:
         raise ValueError(f"format must be one of {allowed}, not {name!r} ({err})") from None
+
+
+def as_format(fmt: Format | str, param: str = "weight") -> Format:
+    """``fmt`` itself, or the format its name means (``get_format``): every API taking a format
+    takes a name too. Anything else is a TypeError naming ``param``."""
+    if isinstance(fmt, Format):
+        return fmt
+    if isinstance(fmt, str):
+        return get_format(fmt)
+    raise TypeError(f"{param} must be a Format or a format name such as 'dint4', not {fmt!r}")

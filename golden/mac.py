@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.arith import Overflow, apply_overflow
+from golden.arith import Overflow, apply_overflow, gemm_operands
 from golden.datapath import Datapath
 from golden.formats import Format
-from golden.trace import Port, PortTrace
+from golden.trace import Port, PortTrace, input_arrays
 
 __all__ = ["MACConfig"]
 
@@ -97,7 +97,7 @@ class MACConfig(Datapath):
 
     def trace(self, inputs: dict[str, np.ndarray], macs: int | None = None) -> PortTrace:
         """The expected response to ``inputs``; ``acc`` matters wherever ``acc_valid`` is set."""
-        inputs = {k: np.asarray(v, dtype=np.int64).reshape(-1, 1) for k, v in inputs.items()}
+        inputs = input_arrays(self.ports, inputs)
         expected = self.run(inputs)
         care = {"acc": expected["acc_valid"][:, 0] == 1,
                 "acc_valid": np.ones(len(expected["acc"]), dtype=bool)}
@@ -109,7 +109,9 @@ class MACConfig(Datapath):
 
         ``latency + 1`` idle cycles follow the stream so the last result reaches ``acc``.
         """
-        a_codes, w_codes = np.asarray(a_codes), np.asarray(w_codes)
+        a_codes, w_codes = gemm_operands(a_codes, w_codes)
+        a_codes = self.act.check_codes(a_codes, "a_codes")
+        w_codes = self.weight.check_codes(w_codes, "w_codes")
         (m, k), n = a_codes.shape, w_codes.shape[1]
         x = np.repeat(a_codes[:, None, :], n, axis=1).reshape(-1)
         w = np.repeat(w_codes.T[None, :, :], m, axis=0).reshape(-1)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.formats import INT8, Format
+from golden.formats import INT8, Format, as_format
 
 __all__ = ["Quantized", "quantize", "quantize_weights", "quantize_activations", "round_to_codes",
            "WEIGHT_GRANULARITIES", "ACTIVATION_GRANULARITIES"]
@@ -62,11 +62,12 @@ class Quantized:
         return self.fmt.decode(self.codes) * self.element_scales()
 
 
-def round_to_codes(u: np.ndarray, fmt: Format) -> np.ndarray:
+def round_to_codes(u: np.ndarray, fmt: Format | str) -> np.ndarray:
     """Codes of ``u`` (values already divided by their scale) under ``fmt``'s rounding rule.
 
     Returns an array of ``fmt.code_dtype``; out-of-range values clamp to the extreme grid value.
     """
+    fmt = as_format(fmt, "fmt")
     u = _finite(u, "u")
     if fmt.kind == "int":
         return np.clip(np.rint(u), fmt.code_min, fmt.code_max).astype(fmt.code_dtype)
@@ -81,8 +82,9 @@ def round_to_codes(u: np.ndarray, fmt: Format) -> np.ndarray:
     return codes.astype(fmt.code_dtype)
 
 
-def quantize(x: np.ndarray, scales: np.ndarray, fmt: Format) -> Quantized:
+def quantize(x: np.ndarray, scales: np.ndarray, fmt: Format | str) -> Quantized:
     """Quantize 2-D ``x`` with explicit positive ``scales`` (shaped as in ``Quantized``)."""
+    fmt = as_format(fmt, "fmt")
     x = _finite(_matrix(x, "x"), "x")
     scales = np.asarray(scales)
     rows, cols = x.shape
@@ -99,13 +101,14 @@ def quantize(x: np.ndarray, scales: np.ndarray, fmt: Format) -> Quantized:
     return Quantized(codes, scales, fmt, underflow)
 
 
-def quantize_weights(w: np.ndarray, fmt: Format, granularity: str = "channel",
+def quantize_weights(w: np.ndarray, fmt: Format | str, granularity: str = "channel",
                      group_size: int | None = None) -> Quantized:
     """Quantize K x N weights with the smallest non-clipping scale per tensor, column or group.
 
     ``"group"`` shares a scale among ``group_size`` consecutive K rows of one column (``K`` must
     be a multiple of ``group_size``); ``group_size`` is only accepted with ``"group"``.
     """
+    fmt = as_format(fmt, "fmt")
     w = _finite(_matrix(w, "w"), "w")
     if granularity not in WEIGHT_GRANULARITIES:
         raise ValueError(
@@ -130,8 +133,9 @@ def quantize_weights(w: np.ndarray, fmt: Format, granularity: str = "channel",
 
 
 def quantize_activations(x: np.ndarray, granularity: str = "token",
-                         fmt: Format = INT8) -> Quantized:
+                         fmt: Format | str = INT8) -> Quantized:
     """Symmetric quantization of M x K activations: ``s = max|x| / code_max`` per row or tensor."""
+    fmt = as_format(fmt, "fmt")
     x = _finite(_matrix(x, "x"), "x")
     if granularity not in ACTIVATION_GRANULARITIES:
         raise ValueError(

@@ -38,7 +38,7 @@ from golden.checks import check_int
 from golden.datapath import Datapath
 from golden.formats import Format
 from golden.tiler import schedule_gemm
-from golden.trace import Port, PortTrace
+from golden.trace import Port, PortTrace, input_arrays
 
 __all__ = ["SystolicConfig", "scalesim_ws_cycles"]
 
@@ -251,8 +251,7 @@ class SystolicConfig(Datapath):
 
     def trace(self, inputs: dict[str, np.ndarray], macs: int | None = None) -> PortTrace:
         """The expected response to ``inputs``; ``y`` matters wherever ``y_valid`` is set."""
-        inputs = {p.name: np.asarray(inputs[p.name], dtype=np.int64).reshape(-1, p.lanes)
-                  for p in self.ports if p.direction == "in"}
+        inputs = input_arrays(self.ports, inputs)
         expected = self.run(inputs)
         care = {"y": expected["y_valid"][:, 0] == 1,
                 "y_valid": np.ones(len(expected["y"]), dtype=bool)}

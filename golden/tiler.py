@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from golden.arith import MAX_ACC_BITS, Overflow, apply_overflow, gemm, gemm_operands
+from golden.arith import (MAX_ACC_BITS, Overflow, apply_overflow, check_acc_bits, gemm,
+                          gemm_operands)
+from golden.checks import check_int
 from golden.formats import INT8, Format
 from golden.trace import PortTrace
 
@@ -135,9 +137,12 @@ def schedule_gemm(config: SystolicConfig, a_codes: np.ndarray, w_codes: np.ndarr
     return TiledGemm(tuple(tiles), tuple(starts), trace, result[:, :n])
 
 
-def ktile_gemm(a_codes: np.ndarray, w_codes: np.ndarray, weight: Format, acc_bits: int,
-               overflow: Overflow | str, rows: int, act: Format = INT8) -> np.ndarray:
+def ktile_gemm(a_codes: np.ndarray, w_codes: np.ndarray, weight: Format | str, acc_bits: int,
+               overflow: Overflow | str, rows: int, act: Format | str = INT8) -> np.ndarray:
     """``A @ W`` with the overflow mode applied after each exact K-tile sum of ``rows`` products."""
+    check_int("rows", rows, 1)
+    check_acc_bits(acc_bits, weight, act)
+    overflow = Overflow.parse(overflow)
     a_codes, w_codes = gemm_operands(a_codes, w_codes)
     acc = np.zeros((a_codes.shape[0], w_codes.shape[1]), dtype=np.int64)
     for k0 in range(0, a_codes.shape[1], rows):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Port", "PortTrace"]
+__all__ = ["Port", "PortTrace", "input_arrays"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,23 @@ class Port:
                 value = (word >> (lane * self.lane_bits)) & mask
                 out[t, lane] = value - (mask + 1) if self.signed and value >= half else value
         return out
+
+
+def input_arrays(ports: tuple[Port, ...], inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each input port's values as int64 shaped (cycles, lanes).
+
+    Arrays that are not integer (or bool) are refused: casting 1.7 to a code would silently
+    simulate 1.
+    """
+    arrays = {}
+    for port in ports:
+        if port.direction != "in":
+            continue
+        values = np.asarray(inputs[port.name])
+        if values.dtype.kind not in "iub":
+            raise ValueError(f"{port.name} must be an integer array, not dtype {values.dtype}")
+        arrays[port.name] = values.astype(np.int64).reshape(-1, port.lanes)
+    return arrays
 
 
 @dataclass(frozen=True)

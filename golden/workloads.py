@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from golden.checks import check_int
-from golden.formats import Format
+from golden.formats import Format, as_format
 from golden.quantize import quantize_activations, quantize_weights
 
 __all__ = ["WORKLOADS", "LLM_TAIL_FRACTION", "LLM_OUTLIER_GAIN", "llm_outlier_channels",
@@ -36,15 +36,14 @@ def llm_outlier_channels(k: int) -> int:
     return max(1, k // 32)
 
 
-def make_workload(name: str, m: int, k: int, n: int, weight: Format,
+def make_workload(name: str, m: int, k: int, n: int, weight: Format | str,
                   seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``(a_codes, w_codes)``: M x K INT8 activation codes and K x N ``weight`` codes (int64)."""
     if name not in WORKLOADS:
         raise ValueError(f"workload must be one of {list(WORKLOADS)}, not {name!r}")
     for param, value in (("m", m), ("k", k), ("n", n)):
         check_int(param, value, 1)
-    if not isinstance(weight, Format):
-        raise ValueError(f"weight must be a Format, not {weight!r}")
+    weight = as_format(weight)
     check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     if name == "zeros":

@@ -362,3 +362,29 @@ def test_gemm_rejects_bad_input(kwargs: dict, message: str) -> None:
     args = {"a_codes": A, "w_codes": W, "weight": DINT4} | kwargs
     with pytest.raises(ValueError, match=message):
         gemm(**args)
+
+
+@pytest.mark.parametrize(("values", "acc_bits", "message"), [
+    ([1.9], 8, r"^values must be integers, not dtype float64$"),
+    (np.array([2.0]), 8, r"^values must be integers, not dtype float64$"),
+    ([1 << 70], 8, r"^values must be integers, not dtype object$"),
+    ([1], 0, r"^acc_bits must be an integer in \[1, 48\], not 0$"),
+    ([1], 49, r"^acc_bits must be an integer in \[1, 48\], not 49$"),
+])
+def test_apply_overflow_rejects_non_integers_and_bad_widths(values: list, acc_bits: int,
+                                                            message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        apply_overflow(values, acc_bits, "wrap")
+
+
+def test_format_names_are_accepted_and_other_types_refused() -> None:
+    assert product_bits("dint4", "int8") == product_bits(DINT4, INT8)
+    np.testing.assert_array_equal(gemm(A, W, "dint4"), gemm(A, W, DINT4))
+    np.testing.assert_array_equal(mac_step(0, W[0], A[0, 0], "dint4", 24),
+                                  mac_step(0, W[0], A[0, 0], DINT4, 24))
+    with pytest.raises(TypeError, match=r"^weight must be a Format or a format name such as "
+                                        r"'dint4', not 4$"):
+        gemm(A, W, 4)
+    with pytest.raises(TypeError, match=r"^act must be a Format or a format name such as "
+                                        r"'dint4', not 8$"):
+        check_acc_bits(24, DINT4, 8)

@@ -1,10 +1,13 @@
-"""The shared integer check: what it accepts and the exact wording every API relies on."""
+"""The shared integer and positive-number checks: what it accepts and the exact wording every API relies on."""
 
 from __future__ import annotations
 
+import math
+import re
+
 import pytest
 
-from golden.checks import check_int
+from golden.checks import check_int, check_positive
 
 
 def test_returns_integers_in_range() -> None:
@@ -27,3 +30,15 @@ def test_returns_integers_in_range() -> None:
 def test_rejects_with_the_shared_wording(args: tuple, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         check_int(*args)
+
+
+def test_positive_numbers_pass_as_floats() -> None:
+    assert check_positive("clock_ns", 10, "nanoseconds") == 10.0
+    assert isinstance(check_positive("clock_ns", 2.5, "nanoseconds"), float)
+
+
+@pytest.mark.parametrize("value", [0, -1.0, math.inf, -math.inf, math.nan, True, "10", None])
+def test_positive_rejects_zero_negative_non_finite_and_non_numbers(value: object) -> None:
+    with pytest.raises(ValueError, match=rf"^clock_ns must be a positive finite number of "
+                                         rf"nanoseconds, not {re.escape(repr(value))}$"):
+        check_positive("clock_ns", value, "nanoseconds")

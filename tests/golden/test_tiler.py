@@ -143,3 +143,24 @@ def test_ktile_gemm_rejects_mismatched_depth() -> None:
     with pytest.raises(ValueError, match=r"^w_codes must have 4 rows to match a_codes' 4 "
                                          r"columns, not shape \(8, 3\)$"):
         ktile_gemm(a, w, get_format("dint4"), 24, "wrap", 4)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"rows": -1}, r"^rows must be a positive integer, not -1$"),
+    ({"rows": 0}, r"^rows must be a positive integer, not 0$"),
+    ({"acc_bits": 1}, r"^acc_bits must be an integer in \[12, 48\] for dint4 x int8 "
+                      r"\(one product needs 12 bits\), not 1$"),
+    ({"overflow": "clip"}, r"^overflow must be one of \['wrap', 'saturate'\], not 'clip'$"),
+])
+def test_ktile_gemm_rejects_bad_parameters(kwargs: dict, message: str) -> None:
+    """Before: rows=-1 returned zeros and acc_bits=1 was accepted."""
+    args = {"a_codes": np.ones((2, 4), dtype=np.int64), "w_codes": np.ones((4, 3), dtype=np.int64),
+            "weight": "dint4", "acc_bits": 24, "overflow": "wrap", "rows": 2} | kwargs
+    with pytest.raises(ValueError, match=message):
+        ktile_gemm(**args)
+
+
+def test_ktile_gemm_takes_a_format_name() -> None:
+    a, w = np.ones((2, 4), dtype=np.int64), np.full((4, 3), 7, dtype=np.int64)
+    np.testing.assert_array_equal(ktile_gemm(a, w, "dint4", 24, "wrap", 2),
+                                  gemm(a, w, get_format("dint4"), 24))

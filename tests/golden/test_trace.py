@@ -129,3 +129,20 @@ def test_trace_of_hand_stimulus() -> None:
     assert trace.expected["acc_valid"][:, 0].tolist() == [0, 1, 1, 1, 0, 1]
     assert trace.macs == 4
     assert re.match(r"^mac_dint4_x_int8_acc\d+_wrap$", config.name)
+
+
+def test_gemm_trace_refuses_float_activations() -> None:
+    """Before: 1.7 was truncated to the code 1 and simulated without a word."""
+    a, w = np.array([[1.7, 2.0]]), np.array([[1], [2]])
+    with pytest.raises(ValueError, match=r"^a_codes must be an integer array of int8 codes, "
+                                         r"not dtype float64$"):
+        MACConfig(DINT4).gemm_trace(a, w)
+    with pytest.raises(ValueError, match=r"^w_codes must be an integer array of dint4 codes, "
+                                         r"not dtype float64$"):
+        MACConfig(DINT4).gemm_trace(w.T, a.T)
+
+
+def test_trace_refuses_float_inputs() -> None:
+    inputs = {"w": [1, 2], "x": [1.7, 2], "valid": [1, 1], "clear": [1, 0]}
+    with pytest.raises(ValueError, match=r"^x must be an integer array, not dtype float64$"):
+        MACConfig(DINT4).trace(inputs)

@@ -67,10 +67,18 @@ def test_llm_weights_concentrate_near_zero() -> None:
     ({"m": 0}, r"^m must be a positive integer, not 0$"),
     ({"k": 2.5}, r"^k must be a positive integer, not 2.5$"),
     ({"n": True}, r"^n must be a positive integer, not True$"),
-    ({"weight": "dint4"}, r"^weight must be a Format, not 'dint4'$"),
+    ({"weight": "fp4"}, r"^format must be one of int8, int4, dint4, .*, not 'fp4'$"),
     ({"seed": -1}, r"^seed must be a non-negative integer, not -1$"),
 ])
 def test_bad_arguments_name_the_parameter(kwargs: dict, message: str) -> None:
     args = {"name": "llm", "m": 2, "k": 8, "n": 2, "weight": DINT4, "seed": 0, **kwargs}
     with pytest.raises(ValueError, match=message):
         make_workload(**args)
+
+
+def test_weight_may_be_a_format_name() -> None:
+    assert all(np.array_equal(a, b) for a, b in zip(make_workload("llm", 2, 8, 2, "dint4", 1),
+                                                    make_workload("llm", 2, 8, 2, DINT4, 1)))
+    with pytest.raises(TypeError, match=r"^weight must be a Format or a format name such as "
+                                        r"'dint4', not 4$"):
+        make_workload("llm", 2, 8, 2, 4, 1)
