@@ -1,13 +1,22 @@
 """The ``qmac`` command: a thin dispatcher over the golden, hw, sim and flow APIs.
 
 Each area registers its own subcommands (``register(subparsers)`` in ``<area>/cli.py``) and keeps
-its logic in its API; this module only assembles the parser and reports errors.
+its logic in its API; this module only assembles the parser and turns every error into one line
+on stderr and an exit code, so no subcommand needs handlers of its own:
+
+* ``ValueError`` (a bad parameter value): 2, like argparse's own usage errors;
+* ``RuntimeError`` (``ToolError`` included: a tool failed or timed out) and ``AssertionError``
+  (a netlist or simulation disagrees with golden): 1;
+* ``OSError`` (a file or folder cannot be read or written): 1, naming the file;
+* Ctrl-C: 130 (128 + SIGINT), after ``run_tool`` has killed the running tool's process group;
+* a closed output pipe (``qmac formats int8 | head -1``): 141 (128 + SIGPIPE), silently.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 _AREAS = ("golden.cli", "hw.cli", "sim.cli", "flow.cli")
@@ -24,12 +33,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    prog = "qmac"
     try:
-        return args.func(args) or 0
+        args = build_parser().parse_args(argv)
+        prog = f"qmac {args.command}"
+        code = args.func(args) or 0
+        sys.stdout.flush()  # a reader that went away shows up here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        return _fail(prog, "interrupted", 130)
     except ValueError as err:
-        print(f"qmac {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return _fail(prog, f"error: {err}", 2)
+    except OSError as err:
+        return _fail(prog, f"error: {os_error_text(err)}", 1)
+    except (RuntimeError, AssertionError) as err:
+        return _fail(prog, f"error: {err}", 1)
+
+
+def os_error_text(err: OSError) -> str:
+    """``strerror: 'file'`` (and ``-> 'other file'`` for a rename), without the errno prefix."""
+    files = " -> ".join(repr(os.fsdecode(f)) for f in (err.filename, err.filename2)
+                        if f is not None)
+    reason = err.strerror or str(err)
+    return f"{reason}: {files}" if files else reason
+
+
+def _fail(prog: str, message: str, code: int) -> int:
+    print(f"{prog}: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

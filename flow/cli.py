@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from golden.workloads import WORKLOADS
@@ -50,13 +49,9 @@ def _add_flow_options(parser: argparse.ArgumentParser, *, clock_help: str,
 
 def _synth(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    try:
-        result = evaluate(config, liberty=args.liberty, cells_verilog=args.cells_verilog,
-                          clock_ns=args.clock_ns, workloads=tuple(args.workloads or WORKLOADS),
-                          seed=args.seed, out_dir=args.out)
-    except (RuntimeError, AssertionError) as err:
-        print(f"qmac synth: error: {err}", file=sys.stderr)
-        return 1
+    result = evaluate(config, liberty=args.liberty, cells_verilog=args.cells_verilog,
+                      clock_ns=args.clock_ns, workloads=tuple(args.workloads or WORKLOADS),
+                      seed=args.seed, out_dir=args.out)
     print("\n".join(summary(result, args.out.resolve() / config.name / "result.json")))
     return 0
 
@@ -125,9 +120,5 @@ def _report(args: argparse.Namespace) -> int:
                        workloads=tuple(args.workloads or ()), clock_ns=args.clock_ns,
                        seed=args.seed, liberty=args.liberty, cells_verilog=args.cells_verilog,
                        command=" ".join(words))
-    try:
-        report(study, args.out, cache_dir=args.cache, progress=lambda line: print(line, flush=True))
-    except (RuntimeError, AssertionError) as err:
-        print(f"qmac report: error: {err}", file=sys.stderr)
-        return 1
+    report(study, args.out, cache_dir=args.cache, progress=lambda line: print(line, flush=True))
     return 0

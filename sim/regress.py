@@ -3,7 +3,8 @@
 ``qmac regress`` and the pytest files (``tests/sim/test_mac_sim.py``,
 ``tests/sim/test_systolic_sim.py``) share ``mac_grid`` and ``systolic_grid``, so the CLI and CI
 run the same cases. Each case runs every test of its design's testbench (``TEST_MODULES``) on one
-(config, simulator) pair.
+(config, simulator) pair. A weight filter never selects nothing: a format the default grid does
+not hold on a simulator (any ``intB``/``dintBfF``) gets cases built for it there.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Callable
 
 from golden.arith import Overflow
 from golden.checks import check_int
-from golden.formats import DINT4, INT4, INT8, Format
+from golden.formats import DINT4, INT4, INT8, Format, as_format
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 from sim.runner import run_cocotb
@@ -59,10 +60,11 @@ class CaseResult:
 
 
 def mac_grid(sims: tuple[str, ...] = SIMULATORS,
-             weights: tuple[Format, ...] | None = None) -> list[Case]:
+             weights: tuple[Format | str, ...] | None = None) -> list[Case]:
     """Default grid: every format on every simulator, dINT4 saturate/pipeline on every simulator,
     the other variants and narrow accumulators (``product_bits + 2``, corners within a few
-    cycles) on Icarus only, to keep Verilator compiles few."""
+    cycles) on Icarus only, to keep Verilator compiles few. ``weights`` keeps the cases of those
+    formats, built by ``_mac_cases`` for a format (or simulator) the default grid lacks."""
     for sim in sims:
         check_sim(sim)
     everywhere: list[MACConfig] = [MACConfig(f) for f in (INT8, INT4, DINT4)] + [
@@ -70,19 +72,31 @@ def mac_grid(sims: tuple[str, ...] = SIMULATORS,
     icarus_only = [MACConfig(INT8, overflow=Overflow.SATURATE),
                    MACConfig(INT4, overflow=Overflow.SATURATE, pipeline=True)]
     for fmt in (INT8, INT4, DINT4):
-        narrow = MACConfig(fmt).product_bits + 2
-        icarus_only.append(MACConfig(fmt, acc_bits=narrow, overflow=Overflow.SATURATE))
-        icarus_only.append(MACConfig(fmt, acc_bits=narrow, pipeline=True))
-    cases = [Case(c, s) for c in everywhere for s in sims]
-    cases += [Case(c, "icarus") for c in icarus_only if "icarus" in sims]
-    return _only_weights(cases, weights)
+        icarus_only += _narrow_macs(fmt)
+    return _select(_placed(everywhere, icarus_only, sims), weights, sims, _mac_cases)
+
+
+def _mac_cases(fmt: Format, sims: tuple[str, ...]) -> list[Case]:
+    """A format outside the default grid: the plain MAC on every simulator; saturation with the
+    pipeline and both narrow accumulators on Icarus."""
+    icarus_only = [MACConfig(fmt, overflow=Overflow.SATURATE, pipeline=True), *_narrow_macs(fmt)]
+    return _placed([MACConfig(fmt)], icarus_only, sims)
+
+
+def _narrow_macs(fmt: Format) -> list[MACConfig]:
+    """Saturating and pipelined MACs whose ``product_bits + 2`` accumulator overflows within a
+    few cycles, so the overflow corners are reached."""
+    narrow = MACConfig(fmt).product_bits + 2
+    return [MACConfig(fmt, acc_bits=narrow, overflow=Overflow.SATURATE),
+            MACConfig(fmt, acc_bits=narrow, pipeline=True)]
 
 
 def systolic_grid(sims: tuple[str, ...] = SIMULATORS,
-                  weights: tuple[Format, ...] | None = None) -> list[Case]:
+                  weights: tuple[Format | str, ...] | None = None) -> list[Case]:
     """Default grid: small arrays of every format on Icarus (narrow accumulators make the
     overflow corners reachable; two with an output accumulator), the 16x16 dINT4 array on
-    Verilator, whose compiled model is the one fast enough for it."""
+    Verilator, whose compiled model is the one fast enough for it. ``weights`` keeps the cases
+    of those formats, built by ``_systolic_cases`` for a format (or simulator) without one."""
     for sim in sims:
         check_sim(sim)
     icarus = [SystolicConfig(2, 2, DINT4),
@@ -94,7 +108,24 @@ def systolic_grid(sims: tuple[str, ...] = SIMULATORS,
     verilator = [SystolicConfig(16, 16, DINT4)]
     cases = [Case(c, "icarus") for c in icarus if "icarus" in sims]
     cases += [Case(c, "verilator") for c in verilator if "verilator" in sims]
-    return _only_weights(cases, weights)
+    return _select(cases, weights, sims, _systolic_cases)
+
+
+def _systolic_cases(fmt: Format, sims: tuple[str, ...]) -> list[Case]:
+    """A format without a default case: on Icarus a 2x2 wrapping array and a saturating 2x3 one
+    with a narrow accumulator and an output accumulator; on Verilator a 4x4 array."""
+    narrow = MACConfig(fmt).product_bits + 2
+    icarus = [SystolicConfig(2, 2, fmt),
+              SystolicConfig(2, 3, fmt, acc_bits=narrow, overflow=Overflow.SATURATE, acc_depth=3)]
+    cases = [Case(c, "icarus") for c in icarus if "icarus" in sims]
+    if "verilator" in sims:
+        cases.append(Case(SystolicConfig(4, 4, fmt), "verilator"))
+    return cases
+
+
+def _placed(everywhere: list, icarus_only: list, sims: tuple[str, ...]) -> list[Case]:
+    cases = [Case(c, s) for c in everywhere for s in sims]
+    return cases + [Case(c, "icarus") for c in icarus_only if "icarus" in sims]
 
 
 def grid(design: str = "all", sims: tuple[str, ...] = SIMULATORS,
@@ -107,17 +138,28 @@ def grid(design: str = "all", sims: tuple[str, ...] = SIMULATORS,
             for case in make(sims, weights)]
 
 
-def _only_weights(cases: list[Case], weights: tuple[Format, ...] | None) -> list[Case]:
+def _select(cases: list[Case], weights: tuple[Format | str, ...] | None, sims: tuple[str, ...],
+            build: Callable[[Format, tuple[str, ...]], list[Case]]) -> list[Case]:
+    """The cases of ``weights`` (all when None), in grid order; ``build`` adds the cases of each
+    format on each simulator that ``cases`` holds none for."""
     if weights is None:
         return cases
-    names = {w.name for w in weights}
-    return [c for c in cases if c.config.weight.name in names]
+    wanted = list(dict.fromkeys(as_format(w) for w in weights))
+    kept = [c for c in cases if c.config.weight in wanted]
+    present = {(c.config.weight, c.sim) for c in kept}
+    return kept + [case for fmt in wanted for sim in sims if (fmt, sim) not in present
+                   for case in build(fmt, (sim,))]
 
 
 def regress(cases: list[Case], out_dir: Path, *, seed: int = 0, waves: bool = False,
             random_cycles: int | None = None,
             progress: Callable[[str], None] = print) -> list[CaseResult]:
-    """Run every case (builds under ``<out_dir>/<config name>/``); failures are collected."""
+    """Run every case (builds under ``<out_dir>/<config name>/``); failures are collected.
+
+    An empty ``cases`` is a ValueError: "0 of 0 cases passed" would read as a success.
+    """
+    if not cases:
+        raise ValueError("cases must hold at least one regression case, not an empty selection")
     check_int("seed", seed, 0)
     if random_cycles is not None:
         check_int("random_cycles", random_cycles, 1)

@@ -1,13 +1,17 @@
-"""The ``qmac`` command line: ``qmac formats``, ``qmac verilog``, ``qmac regress``."""
+"""The ``qmac`` command line: ``qmac formats``, ``qmac verilog``, ``qmac regress``, and how every
+error (bad value, OS error, closed pipe, Ctrl-C) becomes one line and an exit code."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import golden.cli
 import qmac_cli
 from golden.formats import DINT4, format_names, get_format
 
@@ -76,3 +80,43 @@ def test_regress_runs_icarus_and_dumps_waves(build_root: Path,
                for line in lines[:-1])
     waves = out / "mac_dint4_x_int8_acc24_wrap" / "icarus_waves" / "mac_dint4_x_int8_acc24_wrap.fst"
     assert waves.stat().st_size > 0
+
+
+QMAC = Path(sys.executable).with_name("qmac")
+
+
+def test_closed_pipe_exits_quietly(tmp_path: Path) -> None:
+    """``qmac formats int12 | head -1``: the int12 table (4096 lines) overflows the pipe buffer."""
+    proc = subprocess.Popen([QMAC, "formats", "int12"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout.readline() == b"int12: 12-bit, values x 2^0 are integers\n"
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 141
+    assert proc.stderr.read() == b""
+
+
+@pytest.mark.parametrize("command", [["verilog"], ["synth", "--workload", "zeros"]])
+def test_out_that_is_a_file_is_one_line(command: list[str], tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "taken"
+    target.write_text("user data\n")
+    assert qmac_cli.main([*command, "-o", str(target)]) == 1
+    assert re.fullmatch(rf"qmac {command[0]}: error: (File exists|Not a directory): "
+                        rf"'{re.escape(str(target))}[^'\n]*'\n", capsys.readouterr().err)
+    assert target.read_text() == "user data\n"
+
+
+def test_out_under_proc_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert qmac_cli.main(["verilog", "-o", "/proc/qmac-x"]) == 1
+    assert capsys.readouterr().err == \
+        "qmac verilog: error: No such file or directory: '/proc/qmac-x'\n"
+
+
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted(fmt: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(golden.cli, "code_table_text", interrupted)
+    assert qmac_cli.main(["formats", "int4"]) == 130
+    assert capsys.readouterr().err == "qmac formats: interrupted\n"

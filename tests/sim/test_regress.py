@@ -9,7 +9,7 @@ import pytest
 
 import qmac_cli
 from golden.arith import Overflow
-from golden.formats import DINT4, INT4
+from golden.formats import DINT4, INT4, get_format
 from sim import regress as regress_module
 from sim.regress import grid, mac_grid, regress, systolic_grid
 
@@ -80,3 +80,43 @@ def test_cli_runs_the_systolic_regression(build_root: Path,
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "1 of 1 cases passed"
     assert lines[0].startswith(f"[1/1] icarus {cases[0].config.name} (seed 3): ok, ")
+
+
+@pytest.mark.parametrize(("design", "weight"), [("all", "dint4f2"), ("systolic", "int3"),
+                                                ("mac", "int16"), ("systolic", "int8")])
+def test_any_format_gets_a_grid_on_every_simulator(design: str, weight: str) -> None:
+    """Before: ``--weight dint4f2`` or ``--design systolic --weight int3`` selected no case and
+    printed "0 of 0 cases passed" with exit 0."""
+    fmt = get_format(weight)
+    for sims in (("icarus",), ("verilator",), ("icarus", "verilator")):
+        cases = grid(design, sims, (weight,))
+        assert cases and {c.config.weight for c in cases} == {fmt}
+        assert {c.sim for c in cases} == set(sims)
+        kinds = {"mac", "systolic"} if design == "all" else {design}
+        assert {c.config.kind for c in cases} == kinds
+
+
+@pytest.mark.parametrize("design", ["mac", "systolic"])
+def test_a_built_grid_covers_both_overflow_modes(design: str) -> None:
+    configs = [c.config for c in grid(design, ("icarus",), ("dint5f2",))]
+    assert {c.overflow for c in configs} == set(Overflow)
+
+
+def test_default_formats_keep_their_default_cases() -> None:
+    assert grid("mac", ("icarus",), (DINT4, "int8")) == [
+        c for c in mac_grid(("icarus",)) if c.config.weight.name in ("dint4", "int8")]
+
+
+def test_an_empty_selection_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^cases must hold at least one regression case, not an "
+                                         r"empty selection$"):
+        regress([], tmp_path)
+
+
+def test_cli_regresses_a_format_outside_the_default_grid(build_root: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert qmac_cli.main(["regress", "--design", "systolic", "--sim", "icarus", "--weight", "int3",
+                          "-o", str(build_root / "cli_regress_int3")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "2 of 2 cases passed"
+    assert all("systolic_2x" in line and "_int3_" in line for line in lines[:-1])
