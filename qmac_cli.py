@@ -9,6 +9,7 @@ on stderr and an exit code, so no subcommand needs handlers of its own:
   (a netlist or simulation disagrees with golden): 1;
 * ``OSError`` (a file or folder cannot be read or written): 1, naming the file;
 * Ctrl-C: 130 (128 + SIGINT), after ``run_tool`` has killed the running tool's process group;
+  SIGTERM (``timeout``, a batch system) likewise, with 143;
 * a closed output pipe (``qmac formats int8 | head -1``): 141 (128 + SIGPIPE), silently.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 
 _AREAS = ("golden.cli", "hw.cli", "sim.cli", "flow.cli")
@@ -32,8 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM as an exception, so that ``run_tool`` kills its tool as it does on Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     prog = "qmac"
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         args = build_parser().parse_args(argv)
         prog = f"qmac {args.command}"
@@ -45,12 +56,16 @@ def main(argv: list[str] | None = None) -> int:
         return 141
     except KeyboardInterrupt:
         return _fail(prog, "interrupted", 130)
+    except Terminated:
+        return _fail(prog, "terminated", 143)
     except ValueError as err:
         return _fail(prog, f"error: {err}", 2)
     except OSError as err:
         return _fail(prog, f"error: {os_error_text(err)}", 1)
     except (RuntimeError, AssertionError) as err:
         return _fail(prog, f"error: {err}", 1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def os_error_text(err: OSError) -> str:

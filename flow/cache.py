@@ -4,23 +4,39 @@ A design's flow result depends on its parameters, the Liberty library (its conte
 the clock, the workloads and seed, the versions of the tools, and qmac's own generator and flow
 code. The key hashes all of these, so a second report run re-evaluates exactly the designs whose
 inputs changed and reuses every other result.
+
+Runs may share a cache. A run evaluates a design in a private job folder while it holds that
+key's lock, and renames the complete folder into place as the entry, so an entry is never seen
+half-written and two runs never work in one folder; a second run asking for the same key waits
+for the lock and then reads the entry. Entries are checked against ``flow/result_schema.json``
+when read: a damaged one is reported and recomputed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import tempfile
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+import jschon
 
 from hw.export import write_atomic
+from flow.folders import locked
 
-__all__ = ["ResultCache", "cache_key", "file_digest", "flow_version", "source_digest"]
+__all__ = ["RESULT_SCHEMA_FILE", "BadEntry", "ResultCache", "cache_key", "check_result",
+           "file_digest", "flow_version", "source_digest"]
 
 _ROOT = Path(__file__).resolve().parent.parent
-# Modules that only present results: editing them must not invalidate evaluated designs.
-_PRESENTATION = {"flow/report.py", "flow/cache.py", "flow/tables.py", "flow/plots.py", "flow/cli.py"}
+RESULT_SCHEMA_FILE = Path(__file__).with_name("result_schema.json")
+# Modules that only present or store results: editing them must not invalidate evaluated designs.
+_PRESENTATION = {"flow/report.py", "flow/cache.py", "flow/tables.py", "flow/plots.py", "flow/cli.py",
+                 "flow/folders.py"}
 _RESULT_SOURCES = ("golden", "hw", "flow")
 
 
@@ -70,25 +86,77 @@ def cache_key(params: dict[str, Any], *, library_digest: str, clock_ns: float,
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class BadEntry(ValueError):
+    """A cache entry that cannot be used; the message names its file and what is wrong."""
+
+
+@lru_cache(maxsize=None)
+def _result_schema() -> jschon.JSONSchema:
+    jschon.create_catalog("2020-12")
+    return jschon.JSONSchema(json.loads(RESULT_SCHEMA_FILE.read_text(encoding="utf-8")))
+
+
+def check_result(result: Any) -> None:
+    """Raise ValueError unless ``result`` follows ``flow/result_schema.json``; the message gives
+    the deepest failing location, which is where the fault is."""
+    outcome = _result_schema().evaluate(jschon.JSON(result))
+    if outcome.valid:
+        return
+    errors = [e for e in outcome.output("basic")["errors"] if isinstance(e["error"], str)]
+    worst = max(errors, key=lambda e: e["instanceLocation"].count("/"))
+    raise ValueError(f"{worst['instanceLocation'] or '/'}: {worst['error']}")
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"non-finite number {name}")
+
+
 class ResultCache:
-    """``<root>/<key>/result.json`` files; ``<root>/<key>/`` is also the flow's working folder."""
+    """``<root>/<key>/result.json``, beside the flow's files of that evaluation."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def folder(self, key: str) -> Path:
+    def entry(self, key: str) -> Path:
         return self.root / key
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The stored result, or None when this key was never completed."""
-        path = self.folder(key) / "result.json"
-        if not path.is_file():
-            return None
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+    def lock(self, key: str, on_wait: Callable[[], None] | None = None
+             ) -> AbstractContextManager[None]:
+        """Exclusive right to evaluate and store ``key``; ``on_wait`` runs before blocking."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return locked(self.root / f"{key}.lock", on_wait)
 
-    def put(self, key: str, result: dict[str, Any]) -> None:
-        """Store ``result`` atomically: a crash leaves either the old entry or the new one."""
-        folder = self.folder(key)
-        folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(folder / "result.json", json.dumps(result, indent=1, sort_keys=True))
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The stored result, None when ``key`` has no entry; ``BadEntry`` when the entry is
+        damaged (unreadable, not JSON, or not a ``qmac.result/1`` document)."""
+        entry = self.entry(key)
+        if not os.path.lexists(entry):
+            return None
+        path = entry / "result.json"
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+            check_result(result)
+        except OSError as err:
+            raise BadEntry(f"{path}: {err.strerror or err}") from None
+        except ValueError as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            raise BadEntry(f"{path}: {err}") from None
+        return result
+
+    def new_job(self, key: str) -> Path:
+        """A private, empty folder to evaluate ``key`` in; ``put`` turns it into the entry.
+
+        A failed evaluation leaves it (hidden, ``.job-*``) with the logs its error names.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=self.root, prefix=f".job-{key[:12]}-"))
+
+    def put(self, key: str, job: Path, result: dict[str, Any]) -> None:
+        """Store ``result`` in ``job`` and make ``job`` the entry of ``key`` with one rename
+        (a damaged entry it replaces is removed first). The caller holds ``lock(key)``."""
+        write_atomic(job / "result.json", json.dumps(result, indent=1, sort_keys=True))
+        entry = self.entry(key)
+        if os.path.lexists(entry):
+            trash = Path(tempfile.mkdtemp(dir=self.root, prefix=".bad-"))
+            os.replace(entry, trash / key)
+            shutil.rmtree(trash)
+        os.replace(job, entry)

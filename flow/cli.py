@@ -8,6 +8,7 @@ from pathlib import Path
 from golden.workloads import WORKLOADS
 from hw.cli import add_design_options, config_from_args
 from flow.evaluate import DEFAULT_CLOCK_NS, evaluate
+from flow.folders import MARKER
 from flow.report import DEFAULT_CACHE, DEFAULT_OUT, make_study, report
 
 __all__ = ["register", "summary"]
@@ -102,9 +103,12 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--quick", action="store_true",
                         help="small study: the MACs and 2x2 arrays (unless --sizes is given)")
     parser.add_argument("-o", "--out", type=Path, default=DEFAULT_OUT,
-                        help="report folder, replaced atomically (default: reports/)")
+                        help=f"report folder (default: {DEFAULT_OUT}/ in the current folder); an "
+                             f"existing one is replaced only if it holds an earlier report "
+                             f"(a {MARKER} file) or nothing")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
-                        help="result cache folder (default: build/cache)")
+                        help=f"result cache folder (default: {DEFAULT_CACHE}/ in the current "
+                             f"folder)")
     parser.set_defaults(func=_report)
 
 

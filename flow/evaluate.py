@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import amaranth
 
-from golden.checks import check_int
+from golden.checks import check_int, check_positive
 from golden.workloads import WORKLOADS, make_workload
 from hw.export import export, write_atomic
 from flow.gatesim import simulate
@@ -29,7 +29,7 @@ from flow.synth import area_report, flat_module, synthesize
 from flow.tools import find_tools, library_files
 
 __all__ = ["RESULT_SCHEMA", "DEFAULT_CLOCK_NS", "DEFAULT_WORKLOADS", "MAC_SHAPE", "workload_shape",
-           "evaluate"]
+           "step_timeout_s", "evaluate"]
 
 RESULT_SCHEMA = "qmac.result/1"
 DEFAULT_WORKLOADS = ("llm", "uniform", "zeros")
@@ -54,14 +54,23 @@ def workload_shape(config: Any) -> tuple[int, int, int]:
     return max(16, 4 * max(rows, cols)), 2 * rows, cols
 
 
+def step_timeout_s(config: Any) -> float:
+    """Limit on one tool run (Yosys, Icarus, OpenSTA) for ``config``'s design, in seconds.
+
+    Far above the measured times (a 16x16 array: Yosys 134 s, one workload's simulation 44 s,
+    OpenSTA 20 s, against a limit of 3160 s), and growing with the MACs per cycle, which the
+    cell count and the simulated cycles follow; a hung tool is killed instead of waited on.
+    """
+    return 600.0 + 10.0 * config.macs_per_cycle
+
+
 def evaluate(config: Any, *, liberty: Path | str | None = None,
              cells_verilog: Path | str | None = None, clock_ns: float = DEFAULT_CLOCK_NS,
              workloads: tuple[str, ...] = DEFAULT_WORKLOADS, seed: int = 0,
              out_dir: Path | str = Path("build/synth"),
              progress: Callable[[str], None] = print) -> dict:
     """Area, timing, vectorless and per-workload power of ``config``'s design; see module doc."""
-    if isinstance(clock_ns, bool) or not isinstance(clock_ns, (int, float)) or not clock_ns > 0:
-        raise ValueError(f"clock_ns must be a positive number, not {clock_ns!r}")
+    clock_ns = check_positive("clock_ns", clock_ns, "nanoseconds")
     workloads = tuple(workloads)
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown or not workloads:
@@ -84,7 +93,9 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
     manifest = export(config, job)
     step("synth")
     t0 = time.perf_counter()
-    synth = synthesize(job / manifest["verilog"], config.name, liberty, job, tools.yosys)
+    timeout = step_timeout_s(config)
+    synth = synthesize(job / manifest["verilog"], config.name, liberty, job, tools.yosys,
+                       timeout=timeout)
     library = read_liberty(liberty)
     area = area_report(synth, config.name, library)
     module = flat_module(synth, config.name)
@@ -97,13 +108,15 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
         a_codes, w_codes = make_workload(name, m, k, n, config.weight, seed)
         trace = config.gemm_trace(a_codes, w_codes)
         sim = simulate(trace, config.name, synth.netlist, cells_verilog, job / f"gatesim_{name}",
-                       tools.iverilog, tools.vvp, bench_dir=job / "gatesim_bench")
+                       tools.iverilog, tools.vvp, bench_dir=job / "gatesim_bench",
+                       timeout=timeout)
         traces[name] = (trace, sim)
         activities[name] = pin_activities(module, sim.activity)
     runtime["gatesim"] = time.perf_counter() - t0
     step("sta")
     t0 = time.perf_counter()
-    sta = run_sta(tools.sta, liberty, synth.netlist, config.name, float(clock_ns), job, activities)
+    sta = run_sta(tools.sta, synth.liberty, synth.netlist, config.name, clock_ns, job, activities,
+                  timeout=timeout)
     runtime["sta"] = time.perf_counter() - t0
     power_workloads = {}
     for name, (trace, sim) in traces.items():

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from golden.trace import PortTrace
-from flow.process import run_tool
+from flow.process import DEFAULT_TIMEOUT_S, run_tool
 
 __all__ = ["RESET_CYCLES", "HALF_PERIOD", "Activity", "GateSim", "write_bench", "simulate",
            "read_vcd"]
@@ -104,7 +104,7 @@ def write_bench(trace: PortTrace, top: str, bench_dir: Path) -> Path:
 
 def simulate(trace: PortTrace, top: str, netlist: Path, cells_verilog: Path, job_dir: Path,
              iverilog: str, vvp: str, window_start: int = 0,
-             bench_dir: Path | None = None) -> GateSim:
+             bench_dir: Path | None = None, timeout: float = DEFAULT_TIMEOUT_S) -> GateSim:
     """Run ``trace`` on ``netlist``; raise AssertionError with the first mismatch if it is wrong.
 
     The bench is compiled into ``bench_dir`` (default ``job_dir``) unless the one there was
@@ -114,12 +114,12 @@ def simulate(trace: PortTrace, top: str, netlist: Path, cells_verilog: Path, job
         raise ValueError(f"window_start must be in [0, {trace.cycles - 1}], not {window_start!r}")
     job_dir.mkdir(parents=True, exist_ok=True)
     compiled = _compile(trace, top, Path(netlist).resolve(), Path(cells_verilog).resolve(),
-                        Path(bench_dir or job_dir), iverilog)
+                        Path(bench_dir or job_dir), iverilog, timeout)
     for port in trace.input_ports:
         digits = (port.bits + 3) // 4
         (job_dir / f"in_{port.name}.hex").write_text(
             "".join(f"{word:0{digits}x}\n" for word in port.pack(trace.inputs[port.name])))
-    _run([vvp, "-n", str(compiled), f"+window={window_start}"], job_dir, "vvp")
+    _run([vvp, "-n", str(compiled), f"+window={window_start}"], job_dir, "vvp", timeout)
     observed = _read_outputs(trace, job_dir / _OUT)
     mismatch = trace.first_mismatch(observed)
     if mismatch is not None:
@@ -130,7 +130,7 @@ def simulate(trace: PortTrace, top: str, netlist: Path, cells_verilog: Path, job
 
 
 def _compile(trace: PortTrace, top: str, netlist: Path, cells_verilog: Path, bench_dir: Path,
-             iverilog: str) -> Path:
+             iverilog: str, timeout: float) -> Path:
     bench_dir.mkdir(parents=True, exist_ok=True)
     compiled = bench_dir / "sim.vvp"
     stamp = bench_dir / "sim.stamp"
@@ -141,7 +141,7 @@ def _compile(trace: PortTrace, top: str, netlist: Path, cells_verilog: Path, ben
     stamp.unlink(missing_ok=True)
     bench = write_bench(trace, top, bench_dir)
     _run([iverilog, "-g2005", "-s", _BENCH, "-o", compiled.name, bench.name, str(netlist),
-          str(cells_verilog)], bench_dir, "iverilog")
+          str(cells_verilog)], bench_dir, "iverilog", timeout)
     stamp.write_text(key)
     return compiled
 
@@ -259,7 +259,7 @@ def _read_outputs(trace: PortTrace, path: Path) -> dict[str, np.ndarray]:
     return observed
 
 
-def _run(argv: list[str], cwd: Path, tool: str) -> None:
-    done = run_tool(argv, cwd=cwd)
+def _run(argv: list[str], cwd: Path, tool: str, timeout: float) -> None:
+    done = run_tool(argv, cwd=cwd, timeout=timeout)
     if done.returncode != 0 or "error" in done.stderr.lower():
         raise RuntimeError(f"{tool} failed in {cwd}:\n{(done.stderr or done.stdout).strip()}")

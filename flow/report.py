@@ -20,23 +20,22 @@ import csv
 import datetime as _dt
 import io
 import json
-import os
 import re
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
+from golden.checks import check_positive
 from golden.formats import get_format
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 
 from flow import tools
-from flow.cache import ResultCache, cache_key, file_digest, flow_version
+from flow.cache import BadEntry, ResultCache, cache_key, file_digest, flow_version
 from flow.evaluate import DEFAULT_CLOCK_NS, DEFAULT_WORKLOADS
+from flow.folders import check_folder, write_folder
 from flow.tables import DEFINITIONS, render_markdown
 
 __all__ = [
@@ -50,9 +49,9 @@ DEFAULT_FORMATS = ("int8", "int4", "dint4")
 DEFAULT_SIZES = ((4, 4), (8, 8), (16, 16))
 QUICK_SIZES = ((2, 2),)
 KINDS = ("mac", "systolic")
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = ROOT / "reports"
-DEFAULT_CACHE = ROOT / "build" / "cache"
+DEFAULT_OUT = Path("reports")
+DEFAULT_CACHE = Path("build/cache")
+"""Both relative to the current folder (``make report`` runs in the repository root)."""
 
 # Quotations from the dINT4 paper (Lee, Kim et al., EMNLP 2023): the only figures the report does
 # not measure. They are printed beside qmac's measurements, labelled as the paper's claims.
@@ -138,8 +137,7 @@ def make_study(designs: str | None = None, sizes: str | None = None, *, quick: b
         formats = (BASELINE_FORMAT, *formats)
         notes = ("INT8xINT8 designs were added as the baseline of every ratio.",)
     array_sizes = parse_sizes(sizes) if sizes else (QUICK_SIZES if quick else DEFAULT_SIZES)
-    if not (isinstance(clock_ns, (int, float)) and clock_ns > 0):
-        raise ValueError(f"clock_ns must be a positive number of nanoseconds, not {clock_ns!r}")
+    clock_ns = check_positive("clock_ns", clock_ns, "nanoseconds")
     workloads = tuple(dict.fromkeys(workloads or DEFAULT_WORKLOADS))
     configs: list[Any] = []
     if "mac" in kinds:
@@ -147,7 +145,7 @@ def make_study(designs: str | None = None, sizes: str | None = None, *, quick: b
     if "systolic" in kinds:
         configs += [SystolicConfig(rows, cols, get_format(f))
                     for rows, cols in array_sizes for f in formats]
-    return Study(tuple(configs), workloads, float(clock_ns), seed, liberty, cells_verilog,
+    return Study(tuple(configs), workloads, clock_ns, seed, liberty, cells_verilog,
                  command, notes)
 
 
@@ -181,17 +179,30 @@ def run_study(study: Study, *, cache_dir: Path = DEFAULT_CACHE, progress: Progre
     for index, config in enumerate(study.configs, 1):
         key = cache_key(config.params(), **common)
         step = f"design {index}/{len(study.configs)}"
-        result = cache.get(key)
-        if result is not None:
-            progress(f"{'cached':<9}{config.name} ({step}, key {key[:12]})")
-        else:
-            progress(f"{'evaluate':<9}{config.name} ({step})")
-            result = evaluate(config, liberty=study.liberty, cells_verilog=study.cells_verilog,
-                              clock_ns=study.clock_ns, workloads=study.workloads,
-                              seed=study.seed, out_dir=cache.folder(key), progress=progress)
-            cache.put(key, result)
+        with cache.lock(key, lambda: progress(f"{'waiting':<9}{config.name} ({step}: another run "
+                                              f"is evaluating it)")):
+            result = _cached(cache, key, progress)
+            if result is not None:
+                progress(f"{'cached':<9}{config.name} ({step}, key {key[:12]})")
+            else:
+                progress(f"{'evaluate':<9}{config.name} ({step})")
+                job = cache.new_job(key)
+                result = evaluate(config, liberty=study.liberty,
+                                  cells_verilog=study.cells_verilog, clock_ns=study.clock_ns,
+                                  workloads=study.workloads, seed=study.seed, out_dir=job,
+                                  progress=progress)
+                cache.put(key, job, result)
         results.append(result)
     return results
+
+
+def _cached(cache: ResultCache, key: str, progress: Progress) -> dict[str, Any] | None:
+    """The cache's result for ``key``; None (after saying so) when the entry is damaged."""
+    try:
+        return cache.get(key)
+    except BadEntry as err:
+        progress(f"{'bad':<9}cache entry {err}; recomputing it")
+        return None
 
 
 def _structure(result: dict) -> dict:
@@ -363,41 +374,31 @@ def _csv_text(summary: dict) -> str:
 
 
 def write_report(summary: dict, out_dir: Path) -> Path:
-    """Write report.md, results.json, results.csv and the plots into ``out_dir``, atomically.
+    """Write report.md, results.json, results.csv and the plots into ``out_dir``.
 
-    Everything is written to a sibling temporary folder that then replaces ``out_dir``, so a
-    failure leaves the previous report untouched.
+    ``flow.folders.write_folder`` writes them to a hidden sibling first and swaps it in, so a
+    failure keeps the previous report, and it refuses an ``out_dir`` that is not a report.
     """
     from flow.plots import write_plots
 
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    try:
-        tmp.chmod(0o755)  # mkdtemp's private 0700 would otherwise become the report's mode
-        plots = write_plots(summary, tmp)
-        (tmp / "results.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-        (tmp / "results.csv").write_text(_csv_text(summary), encoding="utf-8")
-        (tmp / "report.md").write_text(render_markdown(summary, plots), encoding="utf-8")
-        old = None
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
-            os.replace(out_dir, old / out_dir.name)
-        os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    def write(folder: Path) -> None:
+        plots = write_plots(summary, folder)
+        (folder / "results.json").write_text(json.dumps(summary, indent=1) + "\n",
+                                             encoding="utf-8")
+        (folder / "results.csv").write_text(_csv_text(summary), encoding="utf-8")
+        (folder / "report.md").write_text(render_markdown(summary, plots), encoding="utf-8")
+
+    return write_folder(out_dir, write)
 
 
 def report(study: Study, out_dir: Path = DEFAULT_OUT, *, cache_dir: Path = DEFAULT_CACHE,
            progress: Progress = print) -> dict[str, Any]:
     """Evaluate ``study`` (using the cache), write the report to ``out_dir``, return its data.
 
-    Every progress line is prefixed with the time elapsed since the start.
+    Every progress line is prefixed with the time elapsed since the start. An ``out_dir`` the
+    report may not replace is refused before anything is evaluated.
     """
+    check_folder(out_dir)
     clock = _Clock(progress)
     results = run_study(study, cache_dir=cache_dir, progress=clock)
     summary = summarize(study, results)

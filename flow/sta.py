@@ -14,16 +14,22 @@ activity and duty through ``sta::set_power_pin_activity`` (the ``-pins`` option 
 command is broken in OpenSTA 2.0.17). That version honours them on input ports, cell inputs
 and flip-flop outputs but derives each combinational output's activity from its inputs' through
 the cell function (independent inputs assumed); ``docs/flow.md`` discusses what this means.
+
+The Tcl script names no path: OpenSTA runs in the job folder and reads the Liberty file and the
+netlist by fixed relative names, so no character of a user's path (a brace, a bracket, a
+non-ASCII letter) can end a Tcl word or run a command.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from golden.checks import check_positive
 from flow.gatesim import Activity
-from flow.process import run_tool
+from flow.process import DEFAULT_TIMEOUT_S, run_tool
 
 __all__ = ["VECTORLESS_INPUT_ACTIVITY", "Power", "StaResult", "pin_activities", "run_sta"]
 
@@ -31,6 +37,8 @@ VECTORLESS_INPUT_ACTIVITY = 0.1
 _CHUNK = 2000
 _MARK = "QMAC-POWER"
 _TOTAL = re.compile(r"^Total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", re.M)
+_TCL_WORD = re.compile(r"[A-Za-z0-9_.+-]+")
+"""Names that are one Tcl word as written: no quoting, substitution or command can hide in them."""
 
 
 @dataclass(frozen=True)
@@ -87,11 +95,17 @@ def pin_activities(module: dict, activity: Activity,
 
 
 def run_sta(sta: str, liberty: Path, netlist: Path, top: str, clock_ns: float, job_dir: Path,
-            workloads: dict[str, dict[tuple[float, float], list[str]]]) -> StaResult:
+            workloads: dict[str, dict[tuple[float, float], list[str]]],
+            timeout: float = DEFAULT_TIMEOUT_S) -> StaResult:
     """Time the netlist, estimate vectorless power, then power under each workload's activity."""
+    clock_ns = check_positive("clock_ns", clock_ns, "nanoseconds")
+    if not _TCL_WORD.fullmatch(top):
+        raise ValueError(f"top must be a plain module name, not {top!r}")
+    job_dir = Path(job_dir)
+    gz = ".gz" if Path(liberty).suffix == ".gz" else ""
     lines = [
-        f"read_liberty {{{Path(liberty).resolve()}}}",
-        f"read_verilog {{{Path(netlist).resolve()}}}",
+        f"read_liberty {_local_name(liberty, job_dir, 'sta_cells.lib' + gz)}",
+        f"read_verilog {_local_name(netlist, job_dir, 'sta_netlist.v')}",
         f"link_design {top}",
         f"create_clock -name clk -period {clock_ns} [get_ports clk]",
         "set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]",
@@ -120,7 +134,7 @@ def run_sta(sta: str, liberty: Path, netlist: Path, top: str, clock_ns: float, j
         lines += [f"puts {_MARK}:{name}", "report_power -digits 6"]
     script = job_dir / "sta.tcl"
     script.write_text("\n".join(lines) + "\n")
-    done = run_tool([sta, "-no_splash", "-exit", script.name], cwd=job_dir)
+    done = run_tool([sta, "-no_splash", "-exit", script.name], cwd=job_dir, timeout=timeout)
     (job_dir / "sta.log").write_text(done.stdout + done.stderr)
     errors = list(dict.fromkeys(line for line in (done.stderr + done.stdout).splitlines()
                                 if line.startswith("Error")))
@@ -139,6 +153,16 @@ def run_sta(sta: str, liberty: Path, netlist: Path, top: str, clock_ns: float, j
         watts = [float(v) for v in match.groups()]
         powers[name] = Power(watts[0] * 1e3, watts[1] * 1e3, watts[2] * 1e3)
     return StaResult(timing, powers.pop("vectorless"), powers)
+
+
+def _local_name(path: Path, job_dir: Path, name: str) -> str:
+    """A Tcl-safe name, relative to ``job_dir``, of ``path``: its own if it sits there under
+    such a name, else ``name`` for a copy made there."""
+    path = Path(path).resolve()
+    if path.parent == job_dir.resolve() and _TCL_WORD.fullmatch(path.name):
+        return path.name
+    shutil.copyfile(path, job_dir / name)
+    return name
 
 
 def _timing(report: str, clock_ns: float) -> dict:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flow.liberty import Library
-from flow.process import run_tool
+from flow.process import DEFAULT_TIMEOUT_S, run_tool
 
 __all__ = ["SynthResult", "synthesize", "area_report", "netlist_cells", "flat_module",
            "PE_INSTANCE"]
@@ -35,6 +35,7 @@ class SynthResult:
     """Files of one synthesis run inside ``job_dir`` and Yosys's own area figure."""
 
     job_dir: Path
+    liberty: Path
     netlist: Path
     hier_json: Path
     flat_json: Path
@@ -42,9 +43,12 @@ class SynthResult:
     yosys_area_um2: float
 
 
-def synthesize(verilog: Path, top: str, liberty: Path, job_dir: Path,
-               yosys: tuple[str, ...]) -> SynthResult:
-    """Map ``verilog`` (top module ``top``) onto ``liberty``; raise RuntimeError with Yosys's error."""
+def synthesize(verilog: Path, top: str, liberty: Path, job_dir: Path, yosys: tuple[str, ...],
+               timeout: float = DEFAULT_TIMEOUT_S) -> SynthResult:
+    """Map ``verilog`` (top module ``top``) onto ``liberty``; raise RuntimeError with Yosys's error.
+
+    ``SynthResult.liberty`` is the library's copy in ``job_dir``, for later steps to reuse.
+    """
     job_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(liberty, job_dir / _LIB)
     source = Path(verilog).resolve()
@@ -75,7 +79,7 @@ def synthesize(verilog: Path, top: str, liberty: Path, job_dir: Path,
         "",
     ]))
     log = job_dir / "yosys.log"
-    done = run_tool([*yosys, "-q", "-l", log.name, script.name], cwd=job_dir)
+    done = run_tool([*yosys, "-q", "-l", log.name, script.name], cwd=job_dir, timeout=timeout)
     if done.returncode != 0:
         text = log.read_text(errors="replace") if log.exists() else ""
         errors = [line for line in (text + done.stderr).splitlines() if "ERROR" in line]
@@ -84,7 +88,7 @@ def synthesize(verilog: Path, top: str, liberty: Path, job_dir: Path,
     areas = [float(m["area"]) for m in _STAT.finditer(log.read_text()) if m["top"] == top]
     if not areas:
         raise RuntimeError(f"yosys printed no chip area for {top} (log {log})")
-    return SynthResult(job_dir, job_dir / "netlist.v", job_dir / "netlist_hier.json",
+    return SynthResult(job_dir, job_dir / _LIB, job_dir / "netlist.v", job_dir / "netlist_hier.json",
                        job_dir / "netlist.json", log, areas[-1])
 
 

@@ -41,3 +41,26 @@ def test_missing_library_is_an_error_naming_it(tmp_path: Path,
 def test_bad_weight_is_a_value_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["synth", "--weight", "fp4", "-o", str(tmp_path)]) == 2
     assert "qmac synth: error: format must be one of" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["ü", "out}x"])
+def test_unicode_and_brace_out_folders_work(name: str, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture) -> None:
+    """Before: OpenSTA's Tcl saw these paths and failed on them."""
+    out = tmp_path / name
+    assert main(["synth", "--weight", "int4", "--workload", "zeros", "-o", str(out)]) == 0
+    result = json.loads((out / "mac_int4_x_int8_acc24_wrap" / "result.json").read_text())
+    assert result["timing"]["fmax_mhz"] > 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("command", ["synth", "report"])
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
+def test_non_finite_clock_is_one_line(command: str, value: str, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture) -> None:
+    """Before: ``--clock-ns inf`` hung in OpenSTA and left ``sta`` orphaned."""
+    assert main([command, f"--clock-ns={value}", "-o", str(tmp_path / "out"),
+                 *(["--cache", str(tmp_path / "cache")] if command == "report" else [])]) == 2
+    assert capsys.readouterr().err == (f"qmac {command}: error: clock_ns must be a positive finite "
+                                       f"number of nanoseconds, not {float(value)!r}\n")
+    assert list(tmp_path.iterdir()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import jschon
@@ -13,8 +14,6 @@ from golden.systolic import SystolicConfig
 from flow.evaluate import MAC_SHAPE, evaluate, workload_shape
 from flow.liberty import read_liberty
 from flow.tools import DEFAULT_LIBERTY
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 SCHEMA = Path(__file__).resolve().parents[2] / "flow" / "result_schema.json"
 
@@ -126,7 +125,11 @@ def test_unparsable_liberty_leaves_no_result(run: tuple, build_root: Path) -> No
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"clock_ns": 0}, r"^clock_ns must be a positive number, not 0$"),
+    ({"clock_ns": 0}, r"^clock_ns must be a positive finite number of nanoseconds, not 0$"),
+    ({"clock_ns": math.inf}, r"^clock_ns must be a positive finite number of nanoseconds, "
+                             r"not inf$"),
+    ({"clock_ns": math.nan}, r"^clock_ns must be a positive finite number of nanoseconds, "
+                             r"not nan$"),
     ({"workloads": ("gaussian",)}, r"^workloads must be a non-empty selection of "
                                    r"\['uniform', 'llm', 'zeros'\], not \['gaussian'\]$"),
     ({"workloads": ()}, r"^workloads must be a non-empty selection of .*, not \[\]$"),

@@ -1,10 +1,15 @@
-"""run_tool: output, timeouts that kill the whole process group, bad timeouts, missing tools."""
+"""run_tool: output, timeouts that kill the whole process group, bad timeouts, missing tools, and
+a ``qmac`` run stopped by Ctrl-C or SIGTERM while a (fake, endless) tool runs."""
 
 from __future__ import annotations
 
 import math
 import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +54,38 @@ def test_bad_timeout(timeout):
 def test_missing_tool():
     with pytest.raises(ToolError, match=r"^cannot start no-such-tool-qmac: "):
         run_tool(["no-such-tool-qmac"])
+
+
+def _wait_dead(pid: int, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not _alive(pid)
+
+
+@pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGINT, 130, "interrupted"),
+                                                   (signal.SIGTERM, 143, "terminated")])
+def test_stopped_qmac_kills_the_running_tool(tmp_path: Path, sig: signal.Signals, code: int,
+                                             word: str) -> None:
+    """``qmac synth`` reaches gate-level simulation, where a fake ``iverilog`` hangs (and has a
+    child). Stopping qmac must print one line, exit 128 + signal and leave no tool behind;
+    before, the tool kept running in its own session."""
+    bin_dir, pids = tmp_path / "bin", tmp_path / "pids"
+    bin_dir.mkdir()
+    fake = bin_dir / "iverilog"
+    fake.write_text(f"#!/bin/sh\nsleep 600 &\necho $$ $! > {pids}.tmp\nmv {pids}.tmp {pids}\n"
+                    "wait\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    qmac = subprocess.Popen([Path(sys.executable).with_name("qmac"), "synth", "--weight", "int4",
+                             "--workload", "zeros", "-o", str(tmp_path / "out")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not pids.exists():
+        assert qmac.poll() is None and time.monotonic() < deadline, qmac.communicate()
+        time.sleep(0.1)
+    tool, child = map(int, pids.read_text().split())
+    qmac.send_signal(sig)
+    _, stderr = qmac.communicate(timeout=60)
+    assert (qmac.returncode, stderr) == (code, f"qmac synth: {word}\n")
+    assert _wait_dead(tool) and _wait_dead(child), "the fake tool outlived qmac"

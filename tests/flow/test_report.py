@@ -1,4 +1,5 @@
-"""The quick report, end to end through the real flow: files, tables vs JSON, provenance, cache."""
+"""The quick report, end to end through the real flow: files, tables vs JSON, provenance, cache,
+and the report folder it may (and may not) replace."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 import flow.evaluate
 import qmac_cli
 from flow import report as rep
+from flow.folders import MARKER
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PLOTS = ("area_breakdown.png", "energy_per_mac.png", "scaling.png", "area_vs_energy.png")
@@ -22,9 +24,9 @@ PLOTS = ("area_breakdown.png", "energy_per_mac.png", "scaling.png", "area_vs_ene
 @pytest.fixture(scope="module")
 def quick(build_root: Path) -> dict:
     """Run ``qmac report --quick`` from an empty cache; returns paths, data and progress lines."""
+    shutil.rmtree(build_root / "test_report", ignore_errors=True)
     cache = build_root / "test_report" / "cache"
     out = build_root / "test_report" / "quick"
-    shutil.rmtree(cache, ignore_errors=True)
     lines: list[str] = []
     study = rep.make_study(quick=True, command="qmac report --quick")
     summary = rep.report(study, out, cache_dir=cache, progress=lines.append)
@@ -307,3 +309,42 @@ def test_cli_report_uses_the_cache(quick: dict, calls: list[str],
     printed = capsys.readouterr().out
     assert f"report   {out / 'report.md'}" in printed
     assert "with `qmac report --quick`" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_cli_refuses_a_folder_it_did_not_write(tmp_path: Path, calls: list[str],
+                                               capsys: pytest.CaptureFixture) -> None:
+    """Before: ``qmac report -o DIR`` deleted DIR, whatever it held, and exited 0."""
+    user = tmp_path / "thesis"
+    user.mkdir()
+    (user / "chapter1.tex").write_text("months of work")
+    (tmp_path / "notes.txt").write_text("mine")
+    for target in (user, tmp_path / "notes.txt"):
+        assert qmac_cli.main(["report", "--quick", "-o", str(target),
+                              "--cache", str(tmp_path / "cache")]) == 2
+        err = capsys.readouterr().err
+        assert re.fullmatch(rf"qmac report: error: out_dir '{re.escape(str(target))}' is a "
+                            rf"(folder that qmac report did not write .*|file, not a folder: .*)"
+                            rf"\n", err), err
+    assert calls == [], "the study ran although the report could not be written"
+    assert (user / "chapter1.tex").read_text() == "months of work"
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "thesis"]
+
+
+def test_cli_defaults_resolve_against_the_current_folder(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the defaults pointed into the install root, whatever the current folder."""
+    seen = {}
+
+    def fake_report(study, out_dir, *, cache_dir, progress):
+        seen.update(out=Path(out_dir).resolve(), cache=Path(cache_dir).resolve())
+
+    monkeypatch.setattr("flow.cli.report", fake_report)
+    monkeypatch.chdir(tmp_path)
+    assert qmac_cli.main(["report", "--quick"]) == 0
+    assert seen == {"out": tmp_path / "reports", "cache": tmp_path / "build" / "cache"}
+
+
+def test_committed_reports_carry_the_marker() -> None:
+    """``make report`` replaces the repository's reports/ only because it holds the marker."""
+    assert (Path(__file__).resolve().parents[2] / "reports" / MARKER).is_file()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 
 import qmac_cli
+from fake_flow import fake_result
 from flow import cache
 from flow.report import make_study, parse_designs, parse_sizes
+from golden.mac import MACConfig
 
 KEY_INPUTS = {"library_digest": "lib", "clock_ns": 10.0, "workloads": ("llm", "zeros"),
               "seed": 0, "tools": {"yosys": "0.1", "sta": "2.0"}, "flow_version": "abc"}
@@ -62,8 +65,10 @@ def test_bad_designs_and_sizes_are_named() -> None:
         parse_designs("mac,fp8")
     with pytest.raises(ValueError, match=r"^sizes must be a comma list of N or RxC .*not '0x4'$"):
         parse_sizes("4,0x4")
-    with pytest.raises(ValueError, match=r"^clock_ns must be a positive number .*not -1$"):
-        make_study(clock_ns=-1)
+    for clock_ns in (-1, math.inf, math.nan):
+        with pytest.raises(ValueError, match=rf"^clock_ns must be a positive finite number of "
+                                             rf"nanoseconds, not {clock_ns!r}$"):
+            make_study(clock_ns=clock_ns)
 
 
 def test_cache_key_covers_every_input() -> None:
@@ -90,12 +95,16 @@ def test_source_digest_ignores_presentation_modules(tmp_path: Path) -> None:
 
 def test_result_cache_round_trip(tmp_path: Path) -> None:
     store = cache.ResultCache(tmp_path)
+    config = MACConfig("int8")
     assert store.get("k") is None
-    store.put("k", {"area": 1.5})
-    store.put("k", {"area": 2.5})
-    assert store.get("k") == {"area": 2.5}
-    assert [p.name for p in (tmp_path / "k").iterdir()] == ["result.json"]
-    assert json.loads((tmp_path / "k" / "result.json").read_text()) == {"area": 2.5}
+    for power in (1.5, 2.5):
+        with store.lock("k"):
+            job = store.new_job("k")
+            (job / "netlist.v").write_text("module m; endmodule\n")
+            store.put("k", job, fake_result(config, total_mw=power))
+    assert store.get("k") == fake_result(config, total_mw=2.5)
+    assert sorted(p.name for p in (tmp_path / "k").iterdir()) == ["netlist.v", "result.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k", "k.lock"], "job folders left"
 
 
 def test_cli_names_a_missing_library(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:

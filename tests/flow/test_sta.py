@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,29 @@ def test_broken_netlist_surfaces_sta_error(flow: dict) -> None:
     with pytest.raises(RuntimeError, match=r"(?s)^sta failed on .*broken/netlist\.v .*"
                                            r"Error: .*syntax error"):
         run_sta(flow["sta"], DEFAULT_LIBERTY, broken, flow["config"].name, 10.0, job, {})
+
+
+def test_hostile_paths_reach_tcl_as_plain_names(flow: dict, tmp_path: Path) -> None:
+    """Before: ``read_liberty {<path>}`` ran the Tcl command hidden in a Liberty path."""
+    folder = tmp_path / "lib } ; exec touch PWNED ; puts {"
+    folder.mkdir()
+    liberty = folder / "} ; exec touch PWNED ; puts {.lib"
+    shutil.copyfile(DEFAULT_LIBERTY, liberty)
+    job = tmp_path / "job ü [exec touch PWNED] }{"
+    job.mkdir()
+    result = run_sta(flow["sta"], liberty, flow["netlist"], flow["config"].name, 10.0, job,
+                     flow["activities"])
+    assert 0 < result.timing["critical_path_ns"] < 10.0
+    assert set(result.workloads) == set(flow["activities"])
+    assert list(tmp_path.rglob("PWNED")) == []
+
+
+@pytest.mark.parametrize("clock_ns", [float("inf"), float("nan"), 0.0])
+def test_non_finite_clock_is_refused_before_sta_runs(flow: dict, clock_ns: float,
+                                                     tmp_path: Path) -> None:
+    """Before: ``--clock-ns inf`` hung OpenSTA forever."""
+    with pytest.raises(ValueError, match=r"^clock_ns must be a positive finite number of "
+                                         r"nanoseconds, not "):
+        run_sta(flow["sta"], DEFAULT_LIBERTY, flow["netlist"], flow["config"].name, clock_ns,
+                tmp_path, flow["activities"])
+    assert list(tmp_path.iterdir()) == []
