@@ -38,9 +38,9 @@ def _add_flow_options(parser: argparse.ArgumentParser, *, clock_help: str,
                       workload_help: str) -> None:
     """Library, clock, workload and seed options that ``synth`` and ``report`` share."""
     parser.add_argument("--liberty", type=Path, default=None,
-                        help="Liberty library (default: qflow-tech-osu018's osu018_stdcells.lib)")
+                        help="Liberty library, may be gzipped (default: the osu018 record of flow.tech)")
     parser.add_argument("--cells-verilog", type=Path, default=None,
-                        help="Verilog models of the library's cells (default: osu018_stdcells.v)")
+                        help="Verilog models of the library's cells (default: the osu018 record's)")
     parser.add_argument("--clock-ns", type=float, default=DEFAULT_CLOCK_NS,
                         help=f"{clock_help} (default: {DEFAULT_CLOCK_NS:g})")
     parser.add_argument("--workload", action="append", choices=WORKLOADS, dest="workloads",

@@ -31,7 +31,8 @@ from golden.checks import check_positive
 from flow.gatesim import Activity
 from flow.process import DEFAULT_TIMEOUT_S, run_tool
 
-__all__ = ["VECTORLESS_INPUT_ACTIVITY", "Power", "StaResult", "pin_activities", "run_sta"]
+__all__ = ["VECTORLESS_INPUT_ACTIVITY", "Power", "StaResult", "pin_activities", "run_sta",
+           "vectorless_activities"]
 
 VECTORLESS_INPUT_ACTIVITY = 0.1
 _CHUNK = 2000
@@ -39,6 +40,9 @@ _MARK = "QMAC-POWER"
 _TOTAL = re.compile(r"^Total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", re.M)
 _TCL_WORD = re.compile(r"[A-Za-z0-9_.+-]+")
 """Names that are one Tcl word as written: no quoting, substitution or command can hide in them."""
+_SET_ACTIVITY = re.compile(r"^power_activity: set (\S+) (\S+) (\S+)$", re.M)
+_CLOCK_ACTIVITY = (2.0, 0.5)
+"""OpenSTA's fixed activity of clock pins: two transitions per period, duty 0.5."""
 
 
 @dataclass(frozen=True)
@@ -94,22 +98,31 @@ def pin_activities(module: dict, activity: Activity,
     return groups
 
 
-def run_sta(sta: str, liberty: Path, netlist: Path, top: str, clock_ns: float, job_dir: Path,
-            workloads: dict[str, dict[tuple[float, float], list[str]]],
-            timeout: float = DEFAULT_TIMEOUT_S) -> StaResult:
-    """Time the netlist, estimate vectorless power, then power under each workload's activity."""
-    clock_ns = check_positive("clock_ns", clock_ns, "nanoseconds")
+def _constraints(liberty: Path, netlist: Path, top: str, clock_ns: float,
+                 job_dir: Path) -> list[str]:
+    """Load the design (Tcl-safe local names) and constrain it: one ideal clock, zero input and
+    output delays."""
     if not _TCL_WORD.fullmatch(top):
         raise ValueError(f"top must be a plain module name, not {top!r}")
-    job_dir = Path(job_dir)
     gz = ".gz" if Path(liberty).suffix == ".gz" else ""
-    lines = [
+    return [
         f"read_liberty {_local_name(liberty, job_dir, 'sta_cells.lib' + gz)}",
         f"read_verilog {_local_name(netlist, job_dir, 'sta_netlist.v')}",
         f"link_design {top}",
         f"create_clock -name clk -period {clock_ns} [get_ports clk]",
         "set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]",
         "set_output_delay 0 -clock clk [all_outputs]",
+    ]
+
+
+def run_sta(sta: str, liberty: Path, netlist: Path, top: str, clock_ns: float, job_dir: Path,
+            workloads: dict[str, dict[tuple[float, float], list[str]]],
+            timeout: float = DEFAULT_TIMEOUT_S) -> StaResult:
+    """Time the netlist, estimate vectorless power, then power under each workload's activity."""
+    clock_ns = check_positive("clock_ns", clock_ns, "nanoseconds")
+    job_dir = Path(job_dir)
+    lines = [
+        *_constraints(liberty, netlist, top, clock_ns, job_dir),
         "report_checks -path_delay max -digits 4",
         f"set_power_activity -input -activity {VECTORLESS_INPUT_ACTIVITY} -duty 0.5",
         f"puts {_MARK}:vectorless",
@@ -174,3 +187,39 @@ def _timing(report: str, clock_ns: float) -> dict:
     delay = clock_ns - float(slack[1])
     return {"critical_path_ns": delay, "fmax_mhz": 1e3 / delay, "startpoint": start[1],
             "endpoint": end[1], "slack_ns": float(slack[1])}
+
+
+def vectorless_activities(sta: str, liberty: Path, netlist: Path, top: str, clock_ns: float,
+                          job_dir: Path, timeout: float = DEFAULT_TIMEOUT_S
+                          ) -> tuple[dict[str, tuple[float, float]], Power]:
+    """OpenSTA's own propagated (activity, duty) of every driver pin, and its ``report_power``.
+
+    OpenSTA 2.0.17 has no command that returns a pin's activity; its ``power_activity`` debug
+    trace prints every value it propagates (``set <pin> <activity> <duty>``, the last one
+    final), which is read here. Input ports carry the vectorless default, clocks two
+    transitions per period. Keys are ``inst/PIN`` and port names.
+    """
+    job_dir = Path(job_dir)
+    lines = [
+        *_constraints(liberty, netlist, top, check_positive("clock_ns", clock_ns, "nanoseconds"),
+                      job_dir),
+        f"set_power_activity -input -activity {VECTORLESS_INPUT_ACTIVITY} -duty 0.5",
+        "sta::set_debug power_activity 3",
+        "report_power -digits 8",
+        "foreach port [get_ports *] { puts \"QMAC-PORT [get_full_name $port] "
+        "[sta::port_direction $port]\" }",
+    ]
+    script = job_dir / "sta_vectorless.tcl"
+    script.write_text("\n".join(lines) + "\n")
+    done = run_tool([sta, "-no_splash", "-exit", script.name], cwd=job_dir, timeout=timeout)
+    (job_dir / "sta_vectorless.log").write_text(done.stdout + done.stderr)
+    match = _TOTAL.search(done.stdout)
+    if done.returncode != 0 or match is None:
+        raise RuntimeError(f"sta failed on {netlist} (log {job_dir / 'sta_vectorless.log'})")
+    watts = [float(v) for v in match.groups()]
+    trace = done.stdout + done.stderr
+    rates = {m[1]: (float(m[2]), float(m[3])) for m in _SET_ACTIVITY.finditer(trace)}
+    for port, direction in re.findall(r"^QMAC-PORT (\S+) (\S+)$", done.stdout, re.M):
+        if direction == "input":
+            rates[port] = _CLOCK_ACTIVITY if port == "clk" else (VECTORLESS_INPUT_ACTIVITY, 0.5)
+    return rates, Power(watts[0] * 1e3, watts[1] * 1e3, watts[2] * 1e3)

@@ -17,8 +17,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from flow.liberty import Library
+from flow.liberty import Library, read_liberty
 from flow.process import DEFAULT_TIMEOUT_S, run_tool
+from flow.tech import buffer_cell
 
 __all__ = ["SynthResult", "synthesize", "area_report", "netlist_cells", "flat_module",
            "PE_INSTANCE"]
@@ -51,6 +52,7 @@ def synthesize(verilog: Path, top: str, liberty: Path, job_dir: Path, yosys: tup
     """
     job_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(liberty, job_dir / _LIB)
+    buffer, buffer_in, buffer_out = buffer_cell(read_liberty(liberty))
     source = Path(verilog).resolve()
     local = job_dir / source.name
     if source != local.resolve():
@@ -65,13 +67,13 @@ def synthesize(verilog: Path, top: str, liberty: Path, job_dir: Path, yosys: tup
         "setundef -zero",
         "opt_clean -purge",
         "write_json netlist_hier.json",
-        "flatten",
+        "flatten -scopename",
         "splitnets",
         "opt_clean -purge",
         "select -set ports i:* o:* %u",
         "rename -hide c:* w:* @ports %d",
         "rename -enumerate",
-        "insbuf -buf BUFX2 A Y",
+        f"insbuf -buf {buffer} {buffer_in} {buffer_out}",
         "opt_clean",
         f"tee -o stat_flat.txt stat -liberty {_LIB}",
         "write_json netlist.json",

@@ -16,13 +16,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from flow.process import run_tool
+from flow.tech import DEFAULT_TECH, TECHNOLOGIES, liberty_file
 
 __all__ = ["DEFAULT_LIBERTY", "DEFAULT_CELLS_VERILOG", "Tools", "find_tools", "check_file",
            "library_files"]
 
-DEFAULT_LIBERTY = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
-DEFAULT_CELLS_VERILOG = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.v")
-_LIBRARY_PACKAGE = "qflow-tech-osu018"
+DEFAULT_LIBERTY = TECHNOLOGIES[DEFAULT_TECH].liberty
+DEFAULT_CELLS_VERILOG = TECHNOLOGIES[DEFAULT_TECH].cells_verilog
 _MIN_SYSTEM_YOSYS = (0, 40)
 _VERSION_TIMEOUT_S = 60.0
 
@@ -50,19 +50,22 @@ def find_tools() -> Tools:
 
 
 def check_file(path: Path | str, param: str, default: Path) -> Path:
-    """``path`` as an existing file; the message names qflow-tech-osu018 for the default library."""
+    """``path`` as an existing file; the message names the package of a known technology's file."""
     path = Path(path)
     if path.is_file():
         return path.resolve()
-    hint = (f" (install the Debian package {_LIBRARY_PACKAGE})" if path == default
-            else "")
+    known = [t.package for t in TECHNOLOGIES.values() if path in (t.liberty, t.cells_verilog)]
+    if path == default:
+        known.append(TECHNOLOGIES[DEFAULT_TECH].package)
+    hint = f" (install the Debian package {known[0]})" if known else ""
     raise RuntimeError(f"{param} file {str(path)!r} does not exist{hint}")
 
 
 def library_files(liberty: Path | str | None,
                   cells_verilog: Path | str | None) -> tuple[Path, Path]:
-    """The Liberty file and cell models to use (``None``: the osu018 defaults), both checked."""
-    return (check_file(liberty or DEFAULT_LIBERTY, "liberty", DEFAULT_LIBERTY),
+    """The Liberty file (unpacked if gzipped) and cell models to use (``None``: the default
+    technology's), both checked."""
+    return (liberty_file(check_file(liberty or DEFAULT_LIBERTY, "liberty", DEFAULT_LIBERTY)),
             check_file(cells_verilog or DEFAULT_CELLS_VERILOG, "cells_verilog",
                        DEFAULT_CELLS_VERILOG))
 

@@ -4,14 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(iverilog opensta qflow-tech-osu018)
-OSU018_LIB=/usr/share/qflow/tech/osu018/osu018_stdcells.lib
+SYSTEM_PACKAGES=(iverilog opensta qflow-tech-osu018 qflow-tech-osu035)
+# Standard-cell libraries of flow/tech.py's records (osu018 is the default, osu035 is tested).
+LIBRARY_FILES=(qflow-tech-osu018:/usr/share/qflow/tech/osu018/osu018_stdcells.lib
+               qflow-tech-osu035:/usr/share/qflow/tech/osu035/osu035_stdcells.lib)
 
 missing_system_packages() {
   local missing=()
   command -v iverilog >/dev/null || missing+=(iverilog)
   command -v sta >/dev/null || missing+=(opensta)
-  [[ -f "$OSU018_LIB" ]] || missing+=(qflow-tech-osu018)
+  local entry
+  for entry in "${LIBRARY_FILES[@]}"; do
+    [[ -f "${entry#*:}" ]] || missing+=("${entry%%:*}")
+  done
   echo "${missing[@]:-}"
 }
 

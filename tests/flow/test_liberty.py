@@ -1,4 +1,4 @@
-"""flow.liberty: areas, library name and sequential cells of a Liberty file."""
+"""flow.liberty: areas, state, functions, tables and units of a Liberty file."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flow.liberty import read_liberty
+from flow.liberty import parse_function, read_liberty
 from flow.tools import DEFAULT_LIBERTY
 
 _SMALL = """/* comment with cell (FAKE) { area : 9; } */
@@ -50,7 +50,7 @@ def test_unknown_cell_is_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text, message", [
     ("this is not liberty", r"is not a Liberty library"),
     ("library (x) { cell (A) { area : 1; }", r"is not a Liberty library"),
-    ("library (x) { } }", r"has an unmatched '}' at offset"),
+    ("library (x) { } }", r"is not a Liberty library \(Error on line"),
     ("library (x) { cell (A) { area : big; } }", r"area 'big' is not a number"),
     ("library (x) { cell (A) { pin (Y) { } } }", r"cell A has no area"),
 ])
@@ -59,3 +59,32 @@ def test_malformed_files_raise(tmp_path: Path, text: str, message: str) -> None:
     path.write_text(text)
     with pytest.raises(ValueError, match=r"^liberty file .*" + message):
         read_liberty(path)
+
+
+@pytest.mark.parametrize("text, tree", [
+    ("!(A&B)", ("not", ("and", "A", "B"))),
+    ("(A B)'", ("not", ("and", "A", "B"))),
+    ("A^B C", ("and", ("xor", "A", "B"), "C")),
+    ("A|B&C", ("or", "A", ("and", "B", "C"))),
+    ("A+B+C", ("or", ("or", "A", "B"), "C")),
+])
+def test_function_precedence_matches_opensta(text: str, tree: object) -> None:
+    assert parse_function(text) == tree
+
+
+def test_bad_function_is_named() -> None:
+    with pytest.raises(ValueError, match=r"^liberty function 'S \? A' has an unexpected"):
+        parse_function("S ? A")
+
+
+def test_osu018_tables_units_and_extrapolation() -> None:
+    lib = read_liberty(DEFAULT_LIBERTY)
+    assert lib.voltage == 1.8 and lib.wire_load is None
+    table = lib.cell("AND2X1").pins["Y"].powers[0].rise
+    assert table.axes == ("load", "slew")
+    assert table.lookup(0.06, 0.005) == pytest.approx(0.012351)
+    assert table.lookup(0.12, 0.005) == pytest.approx((0.012351 + 0.01753) / 2)
+    # below the first breakpoint the first segment's slope continues (OpenSTA's rule)
+    assert table.lookup(0.0, 0.005) == pytest.approx(0.012351 - (0.01753 - 0.012351) / 2)
+    assert lib.cell("DFFPOSX1").state == {"DS0000": "D"}
+    assert lib.cell("DFFPOSX1").leakage_mw == pytest.approx(0.160725e-6)

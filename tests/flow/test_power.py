@@ -1,0 +1,131 @@
+"""flow.power against OpenSTA 2.0.17's report_power, on the three MACs and a 4x4 array."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from golden.mac import MACConfig
+from golden.systolic import SystolicConfig
+from hw.export import export
+from flow.activity import NetActivity
+from flow.liberty import read_liberty
+from flow.power import activity_from_pins, compute_power, read_netlist
+from flow.sta import vectorless_activities
+from flow.synth import synthesize
+from flow.tech import TECHNOLOGIES, buffer_cell, liberty_file
+from flow.tools import find_tools
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+CLOCK_NS = 10.0
+DESIGNS = {"int8": MACConfig("int8"), "int4": MACConfig("int4"), "dint4": MACConfig("dint4"),
+           "array4": SystolicConfig(4, 4, "dint4")}
+
+
+def _synth(config, liberty: Path, job: Path):
+    tools = find_tools()
+    manifest = export(config, job)
+    synth = synthesize(job / manifest["verilog"], config.name, liberty, job, tools.yosys)
+    return synth, read_netlist(synth.flat_json, config.name), tools
+
+
+@pytest.fixture(scope="session")
+def opensta_runs(build_root: Path) -> dict:
+    """Each design synthesised once, with OpenSTA's propagated activities and report_power."""
+    liberty = TECHNOLOGIES["osu018"].liberty
+    runs = {}
+    for key, config in DESIGNS.items():
+        job = build_root / "power" / key
+        synth, netlist, tools = _synth(config, liberty, job)
+        rates, reported = vectorless_activities(tools.sta, liberty, synth.netlist, config.name,
+                                                CLOCK_NS, job)
+        runs[key] = (netlist, activity_from_pins(netlist, rates, CLOCK_NS), reported)
+    return runs
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_engine_reproduces_opensta_per_group(opensta_runs: dict, design: str) -> None:
+    """Fed OpenSTA's own activities, the OpenSTA-2.0 rules give its report within 3 %."""
+    netlist, activity, reported = opensta_runs[design]
+    library = read_liberty(TECHNOLOGIES["osu018"].liberty)
+    ours = compute_power(netlist, library, activity, mode="opensta2019").total
+    assert ours.internal_mw == pytest.approx(reported.internal_mw, rel=0.03)
+    assert ours.switching_mw == pytest.approx(reported.switching_mw, rel=0.03)
+    assert ours.leakage_mw == pytest.approx(reported.leakage_mw, rel=0.03)
+
+
+def test_measured_rules_charge_half_energy_per_transition(opensta_runs: dict) -> None:
+    """OpenSTA 2.0 charges rise + fall energy per transition where >= 2.1 (and qmac) charge
+    their mean: on the same activities internal power falls to roughly half, switching and
+    leakage (cell_leakage_power only in osu018) are unchanged."""
+    netlist, activity, _ = opensta_runs["dint4"]
+    library = read_liberty(TECHNOLOGIES["osu018"].liberty)
+    old = compute_power(netlist, library, activity, mode="opensta2019").total
+    new = compute_power(netlist, library, activity).total
+    assert 0.4 < new.internal_mw / old.internal_mw < 0.65
+    assert new.switching_mw == pytest.approx(old.switching_mw)
+    assert new.leakage_mw == pytest.approx(old.leakage_mw)
+
+
+def test_array_power_groups_by_pe(opensta_runs: dict) -> None:
+    netlist, activity, _ = opensta_runs["array4"]
+    report = compute_power(netlist, read_liberty(TECHNOLOGIES["osu018"].liberty), activity)
+    scopes = report.by_scope()
+    pes = [name for name in scopes if re.fullmatch(r"pe_\d+_\d+", name)]
+    assert len(pes) == 16
+    assert sum(p.total_mw for p in scopes.values()) == pytest.approx(report.total.total_mw)
+    assert all(scopes[pe].total_mw > 0 for pe in pes)
+
+
+def test_power_scales_with_toggles_and_period(opensta_runs: dict) -> None:
+    netlist, activity, _ = opensta_runs["int4"]
+    library = read_liberty(TECHNOLOGIES["osu018"].liberty)
+    base = compute_power(netlist, library, activity).total
+    slow = NetActivity(activity.cycles, 2 * activity.period_ns, activity.toggles,
+                       {n: 2 * t for n, t in activity.time_high.items()})
+    halved = compute_power(netlist, library, slow).total
+    assert halved.switching_mw == pytest.approx(base.switching_mw / 2)
+    assert halved.internal_mw == pytest.approx(base.internal_mw / 2)
+    assert halved.leakage_mw == pytest.approx(base.leakage_mw)
+    idle = NetActivity(activity.cycles, activity.period_ns, dict.fromkeys(activity.toggles, 0),
+                       activity.time_high)
+    assert compute_power(netlist, library, idle).total.switching_mw == 0.0
+
+
+@pytest.mark.parametrize("tech", ["osu035", "sky130hd"])
+def test_other_libraries_synthesise_and_agree(build_root: Path, tech: str) -> None:
+    """osu035 and sky130 HD (wire-load model, pg pins, state-dependent leakage) run end to end
+    and the engine reproduces OpenSTA on them too."""
+    record = TECHNOLOGIES[tech]
+    if not record.liberty.exists():
+        pytest.fail(f"{record.liberty} is missing: {record.package}")
+    liberty = liberty_file(record.liberty)
+    library = read_liberty(liberty)
+    assert library.voltage == record.voltage
+    config = MACConfig("int4")
+    job = build_root / "power" / tech
+    synth, netlist, tools = _synth(config, liberty, job)
+    assert {t for t, _ in netlist.instances.values()} <= set(library.cells)
+    rates, reported = vectorless_activities(tools.sta, liberty, synth.netlist, config.name,
+                                            CLOCK_NS, job)
+    activity = activity_from_pins(netlist, rates, CLOCK_NS)
+    ours = compute_power(netlist, library, activity, mode="opensta2019").total
+    assert ours.switching_mw == pytest.approx(reported.switching_mw, rel=0.03)
+    assert ours.internal_mw == pytest.approx(reported.internal_mw, rel=0.03)
+    measured = compute_power(netlist, library, activity).total
+    assert measured.total_mw > 0 and measured.leakage_mw > 0
+
+
+def test_buffer_cell_comes_from_the_liberty() -> None:
+    assert buffer_cell(read_liberty(TECHNOLOGIES["osu018"].liberty)) == ("BUFX2", "A", "Y")
+
+
+def test_unknown_mode_is_named(opensta_runs: dict) -> None:
+    netlist, activity, _ = opensta_runs["int4"]
+    with pytest.raises(ValueError, match=r"^mode must be one of \['measured', 'opensta2019'\], "
+                                         r"not 'fast'$"):
+        compute_power(netlist, read_liberty(TECHNOLOGIES["osu018"].liberty), activity,
+                      mode="fast")
