@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from golden.workloads import WORKLOADS
 from hw.cli import add_design_options, config_from_args
+from hw.export import write_atomic
 from flow.evaluate import DEFAULT_CLOCK_NS, evaluate
 from flow.folders import MARKER
+from flow.power import power_of_netlist
 from flow.report import DEFAULT_CACHE, DEFAULT_OUT, make_study, report
 
 __all__ = ["register", "summary"]
@@ -17,7 +20,52 @@ __all__ = ["register", "summary"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add this area's subcommands to the ``qmac`` parser."""
     _register_synth(subparsers)
+    _register_power(subparsers)
     _register_report(subparsers)
+
+
+def _register_power(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "power", help="power of any gate-level netlist from measured per-net toggles",
+        description="Internal (Liberty tables at propagated slews and loads), switching and "
+                    "state-dependent leakage power of a gate-level netlist from the toggles and "
+                    "time at 1 of every net in a VCD/FST or SAIF file.")
+    parser.add_argument("--netlist", type=Path, required=True,
+                        help="gate-level Verilog netlist (or a Yosys JSON netlist)")
+    parser.add_argument("--liberty", type=Path, required=True,
+                        help="Liberty library of the netlist's cells (may be gzipped)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--vcd", type=Path, help="VCD or FST of the simulation")
+    source.add_argument("--saif", type=Path, help="SAIF of the simulation")
+    parser.add_argument("--scope", required=True,
+                        help="instance path of the netlist's top in the waveform (e.g. tb.dut)")
+    parser.add_argument("--clock-ns", type=float, required=True, help="clock period in ns")
+    parser.add_argument("--top", default=None, help="top module (default: Yosys's guess)")
+    parser.add_argument("--cycles", type=int, default=None,
+                        help="window length in clock periods from the waveform's start "
+                             "(default: the whole file)")
+    parser.add_argument("--depth", type=int, default=1,
+                        help="hierarchy levels of the per-instance breakdown (default: 1)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the result here")
+    parser.set_defaults(func=_power)
+
+
+def _power(args: argparse.Namespace) -> int:
+    result = power_of_netlist(args.netlist, args.liberty, vcd=args.vcd, saif=args.saif,
+                              scope=args.scope, clock_ns=args.clock_ns, top=args.top,
+                              cycles=args.cycles, depth=args.depth)
+    if args.json is not None:
+        write_atomic(args.json, json.dumps(result, indent=2) + "\n")
+    total = result["total"]
+    print(f"{result['top']}: {total['total_mw']:.6g} mW (internal {total['internal_mw']:.6g}, "
+          f"switching {total['switching_mw']:.6g}, leakage {total['leakage_mw']:.6g}) over "
+          f"{result['cycles']} cycles of {result['clock_ns']:g} ns")
+    for scope, power in result["scopes"].items():
+        print(f"  {scope or '(top level)':<24} {power['total_mw']:12.6g} mW")
+    if result["unannotated_nets"]:
+        print(f"  warning: {result['unannotated_nets']} nets have no activity in the waveform "
+              f"(taken as constant)")
+    return 0
 
 
 def _register_synth(subparsers: argparse._SubParsersAction) -> None:

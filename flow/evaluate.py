@@ -2,8 +2,8 @@
 
 ``evaluate`` exports the design (``hw.export``), synthesises it onto a Liberty library
 (``flow.synth``), replays each workload's GEMM on the mapped netlist (``flow.gatesim``; the netlist
-must reproduce the golden model's outputs), and gives the measured activities to OpenSTA
-(``flow.sta``). The result (schema ``qmac.result/1``, ``flow/result_schema.json``) is written to
+must reproduce the golden model's outputs), and computes power from every net's measured toggles
+(``flow.power``); OpenSTA's estimate from the same activities (``flow.sta``) is kept beside it. The result (schema ``qmac.result/1``, ``flow/result_schema.json``) is written to
 ``<out_dir>/<design>/result.json`` only once everything succeeded; a stale one is removed first,
 so a failed run never leaves a result behind.
 """
@@ -22,10 +22,12 @@ import amaranth
 from golden.checks import check_int, check_positive
 from golden.workloads import WORKLOADS, make_workload
 from hw.export import export, write_atomic
+from flow.activity import NetActivity
 from flow.gatesim import simulate
 from flow.liberty import read_liberty
+from flow.power import compute_power, read_netlist
 from flow.sta import VECTORLESS_INPUT_ACTIVITY, Power, pin_activities, run_sta
-from flow.synth import area_report, flat_module, synthesize
+from flow.synth import PE_INSTANCE, area_report, flat_module, synthesize
 from flow.tools import find_tools, library_files
 
 __all__ = ["RESULT_SCHEMA", "DEFAULT_CLOCK_NS", "DEFAULT_WORKLOADS", "MAC_SHAPE", "workload_shape",
@@ -118,18 +120,31 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
     sta = run_sta(tools.sta, synth.liberty, synth.netlist, config.name, clock_ns, job, activities,
                   timeout=timeout)
     runtime["sta"] = time.perf_counter() - t0
+    step("power")
+    t0 = time.perf_counter()
+    netlist = read_netlist(synth.flat_json, config.name)
     power_workloads = {}
     for name, (trace, sim) in traces.items():
-        power = sta.workloads[name]
+        cycles = sim.activity.cycles
+        measured = NetActivity(cycles, float(clock_ns), sim.activity.toggles,
+                               {net: d * cycles * clock_ns for net, d in sim.activity.duty.items()})
+        report = compute_power(netlist, library, measured)
+        power = report.total
         rates = [sim.activity.rate(net) for net in sim.activity.toggles if net != "clk"]
-        energy = power.total_mw * clock_ns * sim.activity.cycles / trace.macs
+        energy = power.total_mw * clock_ns * cycles / trace.macs
+        opensta = sta.workloads[name]
         power_workloads[name] = {
-            "seed": seed, "shape": [m, k, n], "cycles": sim.activity.cycles, "macs": trace.macs,
-            **_components(power), "energy_per_mac_pj": energy, "energy_per_op_pj": energy / 2,
+            "seed": seed, "shape": [m, k, n], "cycles": cycles, "macs": trace.macs,
+            "engine": "qmac", **_components(power), "energy_per_mac_pj": energy,
+            "energy_per_op_pj": energy / 2,
+            "opensta": {**_components(opensta), "energy_per_mac_pj":
+                        opensta.total_mw * clock_ns * cycles / trace.macs},
+            "breakdown": _breakdown(report, library),
             "netlist_matches_golden": True,
             "mean_net_activity": sum(rates) / len(rates) if rates else 0.0,
             "vcd": str(sim.vcd.relative_to(job)),
         }
+    runtime["power"] = time.perf_counter() - t0
     vectorless = {"input_activity": VECTORLESS_INPUT_ACTIVITY, **_components(sta.vectorless),
                   "energy_per_mac_pj": sta.vectorless.total_mw * clock_ns / config.macs_per_cycle}
     result = {
@@ -154,6 +169,15 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
     write_atomic(result_path, json.dumps(result, indent=2) + "\n")
     step("done")
     return result
+
+
+def _breakdown(report, library) -> dict[str, float]:
+    """Total mW of the array's PEs and of its edge logic, and of registers vs logic."""
+    in_pe = report.by_group(lambda inst: "pe" if PE_INSTANCE.fullmatch(
+        report.scopes[inst].split(".")[0]) else "edge")
+    kind = report.by_group(lambda inst: "sequential" if library.cell(
+        report.cells[inst]).sequential else "combinational")
+    return {f"{key}_mw": power.total_mw for key, power in {**in_pe, **kind}.items()}
 
 
 def _components(power: Power) -> dict[str, float]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -126,25 +127,32 @@ class Table:
 
     ``axes`` names each index's variable (``"slew"`` or ``"load"``). Lookups interpolate linearly
     between the two nearest breakpoints of each axis and extrapolate linearly beyond the ends
-    from the outermost segment, as OpenSTA's table models do.
+    from the outermost segment, as OpenSTA's table models do. Breakpoints and values are plain
+    tuples: the engine looks tables up hundreds of thousands of times, one point at a time.
     """
 
     axes: tuple[str, ...]
-    index: tuple[np.ndarray, ...]
-    values: np.ndarray
+    index: tuple[tuple[float, ...], ...]
+    values: tuple | float
 
     def lookup(self, slew: float, load: float) -> float:
-        point = {"slew": slew, "load": load}
         values = self.values
         for axis, breaks in zip(self.axes, self.index):
-            x = point[axis]
-            if len(breaks) == 1:
+            x = slew if axis == "slew" else load
+            last = len(breaks) - 2
+            if last < 0:
                 values = values[0]
                 continue
-            i = int(np.clip(np.searchsorted(breaks, x, side="right") - 1, 0, len(breaks) - 2))
+            i = min(max(bisect_right(breaks, x) - 1, 0), last)
             t = (x - breaks[i]) / (breaks[i + 1] - breaks[i])
-            values = values[i] * (1 - t) + values[i + 1] * t
+            values = _blend(values[i], values[i + 1], t)
         return float(values)
+
+
+def _blend(a, b, t: float):
+    if isinstance(a, tuple):
+        return tuple(_blend(x, y, t) for x, y in zip(a, b))
+    return a + (b - a) * t
 
 
 @dataclass(frozen=True)
@@ -350,7 +358,12 @@ class _Reader:
         values = values.reshape([len(b) for b in index]) if index else values.reshape(())
         if scale is None:
             scale = self.time_ns
-        return Table(tuple(axes), tuple(index), values * scale)
+        return Table(tuple(axes), tuple(tuple(float(x) for x in b) for b in index),
+                     _nested(values * scale))
+
+
+def _nested(array: np.ndarray):
+    return tuple(_nested(row) for row in array) if array.ndim else float(array)
 
 
 def _name(value) -> str:

@@ -25,17 +25,22 @@ from __future__ import annotations
 
 import itertools
 import json
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
-from flow.activity import NetActivity
-from flow.liberty import Expr, LibertyCell, Library, evaluate, support
+from flow.activity import NetActivity, read_saif, read_vcd_activity
+from flow.liberty import Expr, LibertyCell, Library, evaluate, read_liberty, support
 from flow.sta import Power
+from flow.synth import netlist_to_json
+from flow.tech import liberty_file
+from flow.tools import find_yosys
 
 __all__ = ["MODES", "Netlist", "PowerReport", "read_netlist", "compute_power", "scope_of",
-           "activity_from_pins"]
+           "activity_from_pins", "power_of_netlist", "components"]
 
 MODES = ("measured", "opensta2019")
 _CONST = ("0", "1", "x", "z")
@@ -260,17 +265,15 @@ class _Engine:
         return Power(internal, switching, self._leakage(cell, pins))
 
     def _probability(self, expr: Expr, pins: dict, cell: LibertyCell) -> float:
-        """P(expr) with independent pins at their measured duties (exact enumeration)."""
-        names = [p for p in support(expr) if p in pins]
-        duties = [self.duty(pins[p]) for p in names]
+        """P(expr) with independent pins at their measured duties (exact, over its minterms)."""
+        names, minterms = _minterms(expr)
+        duties = [self.duty(pins[p]) if p in pins else 0.0 for p in names]
         total = 0.0
-        for values in itertools.product((False, True), repeat=len(names)):
+        for minterm in minterms:
             weight = 1.0
-            for value, d in zip(values, duties):
+            for value, d in zip(minterm, duties):
                 weight *= d if value else 1.0 - d
-            if weight and evaluate(expr, {**dict.fromkeys(support(expr), False),
-                                          **dict(zip(names, values))}):
-                total += weight
+            total += weight
         return total
 
     def _sensitised(self, function: Expr, pin: str, pins: dict, cell: LibertyCell) -> float:
@@ -380,6 +383,14 @@ class _Engine:
         return p[0] * (1.0 - p[1]) + p[1] * (1.0 - p[0])
 
 
+@lru_cache(maxsize=None)
+def _minterms(expr: Expr) -> tuple[tuple[str, ...], tuple[tuple[bool, ...], ...]]:
+    """The pins an expression reads and the assignments that make it true."""
+    names = support(expr)
+    return names, tuple(values for values in itertools.product((False, True), repeat=len(names))
+                        if evaluate(expr, dict(zip(names, values))))
+
+
 def _cofactor(expr: Expr, pin: str, value: int) -> Expr:
     if isinstance(expr, str):
         return value if expr == pin else expr
@@ -434,3 +445,36 @@ def _inferred_when(expr: Expr, pin: str) -> Expr | None:
         if _is_pin_ref(right, pin):
             return left
     return None
+
+
+def components(power: Power) -> dict[str, float]:
+    """A ``Power`` as the result JSON's four numbers (mW)."""
+    return {"internal_mw": power.internal_mw, "switching_mw": power.switching_mw,
+            "leakage_mw": power.leakage_mw, "total_mw": power.total_mw}
+
+
+def power_of_netlist(netlist: Path | str, liberty: Path | str, *, scope: str, clock_ns: float,
+                     vcd: Path | str | None = None, saif: Path | str | None = None,
+                     top: str | None = None, cycles: int | None = None,
+                     depth: int = 1) -> dict:
+    """``qmac power``: any gate-level netlist (Verilog or Yosys JSON) and one waveform."""
+    if isinstance(clock_ns, bool) or not isinstance(clock_ns, (int, float)) or not clock_ns > 0:
+        raise ValueError(f"clock_ns must be a positive number, not {clock_ns!r}")
+    if (vcd is None) == (saif is None):
+        raise ValueError("give exactly one of vcd and saif")
+    liberty = liberty_file(Path(liberty))
+    library = read_liberty(liberty)
+    netlist = Path(netlist)
+    if netlist.suffix != ".json":
+        with tempfile.TemporaryDirectory(prefix="qmac-power-") as work:
+            json_path = netlist_to_json(netlist, liberty, top, Path(work), find_yosys())
+            design = read_netlist(json_path, top)
+    else:
+        design = read_netlist(netlist, top)
+    activity = (read_vcd_activity(vcd, scope, float(clock_ns), cycles) if vcd is not None
+                else read_saif(saif, scope, float(clock_ns)))
+    report = compute_power(design, library, activity)
+    return {"top": design.top, "library": library.name, "clock_ns": float(clock_ns),
+            "cycles": activity.cycles, "engine": "qmac", "total": components(report.total),
+            "scopes": {k: components(v) for k, v in report.by_scope(depth).items()},
+            "unannotated_nets": report.unannotated}

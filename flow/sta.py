@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from golden.checks import check_positive
@@ -40,6 +40,8 @@ _MARK = "QMAC-POWER"
 _TOTAL = re.compile(r"^Total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", re.M)
 _TCL_WORD = re.compile(r"[A-Za-z0-9_.+-]+")
 """Names that are one Tcl word as written: no quoting, substitution or command can hide in them."""
+_NUMBER = r"([-+]?[0-9.]+(?:[eE][-+]?\d+)?)"
+_INSTANCE = re.compile(rf"^\s*{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s+(\S+)$", re.M)
 _SET_ACTIVITY = re.compile(r"^power_activity: set (\S+) (\S+) (\S+)$", re.M)
 _CLOCK_ACTIVITY = (2.0, 0.5)
 """OpenSTA's fixed activity of clock pins: two transitions per period, duty 0.5."""
@@ -63,6 +65,8 @@ class StaResult:
     timing: dict
     vectorless: Power
     workloads: dict[str, Power]
+    instances: dict[str, dict[str, Power]] = field(default_factory=dict)
+    """Workload -> instance -> power, when ``run_sta`` was asked for them."""
 
 
 def pin_activities(module: dict, activity: Activity,
@@ -117,8 +121,9 @@ def _constraints(liberty: Path, netlist: Path, top: str, clock_ns: float,
 
 def run_sta(sta: str, liberty: Path, netlist: Path, top: str, clock_ns: float, job_dir: Path,
             workloads: dict[str, dict[tuple[float, float], list[str]]],
-            timeout: float = DEFAULT_TIMEOUT_S) -> StaResult:
-    """Time the netlist, estimate vectorless power, then power under each workload's activity."""
+            per_instance: bool = False, timeout: float = DEFAULT_TIMEOUT_S) -> StaResult:
+    """Time the netlist, estimate vectorless power, then power under each workload's activity
+    (and of every instance too with ``per_instance``)."""
     clock_ns = check_positive("clock_ns", clock_ns, "nanoseconds")
     job_dir = Path(job_dir)
     lines = [
@@ -145,6 +150,8 @@ def run_sta(sta: str, liberty: Path, netlist: Path, top: str, clock_ns: float, j
             for i in range(0, len(cell_pins), _CHUNK):
                 lines.append(f"qmac_pins {rate!r} {duty!r} {{{' '.join(cell_pins[i:i + _CHUNK])}}}")
         lines += [f"puts {_MARK}:{name}", "report_power -digits 6"]
+        if per_instance:
+            lines.append("report_power -instances [get_cells *] -digits 8")
     script = job_dir / "sta.tcl"
     script.write_text("\n".join(lines) + "\n")
     done = run_tool([sta, "-no_splash", "-exit", script.name], cwd=job_dir, timeout=timeout)
@@ -157,7 +164,7 @@ def run_sta(sta: str, liberty: Path, netlist: Path, top: str, clock_ns: float, j
                            + "\n".join((errors or done.stderr.strip().splitlines())[:10]))
     sections = text.split(f"{_MARK}:")
     timing = _timing(sections[0], clock_ns)
-    powers = {}
+    powers, instances = {}, {}
     for section in sections[1:]:
         name, _, body = section.partition("\n")
         match = _TOTAL.search(body)
@@ -165,7 +172,11 @@ def run_sta(sta: str, liberty: Path, netlist: Path, top: str, clock_ns: float, j
             raise RuntimeError(f"sta printed no power total for {name} (log {job_dir / 'sta.log'})")
         watts = [float(v) for v in match.groups()]
         powers[name] = Power(watts[0] * 1e3, watts[1] * 1e3, watts[2] * 1e3)
-    return StaResult(timing, powers.pop("vectorless"), powers)
+        if per_instance and name != "vectorless":
+            instances[name] = {m[5]: Power(float(m[1]) * 1e3, float(m[2]) * 1e3,
+                                           float(m[3]) * 1e3)
+                               for m in _INSTANCE.finditer(body)}
+    return StaResult(timing, powers.pop("vectorless"), powers, instances)
 
 
 def _local_name(path: Path, job_dir: Path, name: str) -> str:

