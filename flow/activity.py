@@ -53,8 +53,9 @@ def read_vcd_activity(path: Path | str, scope: str, period_ns: float,
                       cycles: int | None = None) -> NetActivity:
     """Per-bit activity of every variable under ``scope`` (dotted, e.g. ``tb.dut``) in a VCD/FST.
 
-    The window starts at the file's first time stamp and lasts ``cycles`` periods (default: up
-    to the last value change in the file, rounded to whole periods).
+    The window starts at the scope's first time stamp and lasts ``cycles`` periods (default: up
+    to the last value change of any variable in the file, e.g. the bench's clock, rounded to
+    whole periods).
     """
     if not period_ns > 0:
         raise ValueError(f"period_ns must be positive, not {period_ns!r}")
@@ -67,7 +68,7 @@ def read_vcd_activity(path: Path | str, scope: str, period_ns: float,
         raise ValueError(f"scope {scope!r} has no variables in {path}")
     start = min(changes[0][0] for _, _, changes in signals if changes)
     if cycles is None:
-        last = max(changes[-1][0] for _, _, changes in signals if changes)
+        last = max(changes[-1][0] for var in wave.all_vars() if (changes := list(var.signal)))
         cycles = max(1, round((last - start) * tick_ns / period_ns))
     end = start + cycles * period_ns / tick_ns
     toggles: dict[str, int] = {}

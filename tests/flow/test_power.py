@@ -20,6 +20,7 @@ from flow.sta import pin_activities, run_sta, vectorless_activities
 from flow.synth import synthesize
 from flow.tech import TECHNOLOGIES, buffer_cell, liberty_file
 from flow.tools import find_tools
+from qmac_cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -134,24 +135,33 @@ def test_unknown_mode_is_named(opensta_runs: dict) -> None:
                       mode="fast")
 
 
-def test_agrees_with_opensta_where_it_honours_measured_activity(opensta_runs: dict,
-                                                              build_root: Path) -> None:
-    """OpenSTA 2.0.17 keeps user activity on flip-flop outputs (it re-derives combinational
-    ones): given the same measured toggles, the flip-flops' switching power is the same."""
+@pytest.fixture(scope="session")
+def measured_dint4(opensta_runs: dict, build_root: Path) -> tuple:
+    """The dINT4 MAC's gate-level simulation of an llm workload: (sim, job folder)."""
     config = DESIGNS["dint4"]
     job = build_root / "power" / "dint4"
     tools = find_tools()
-    netlist = opensta_runs["dint4"][0]
     trace = config.gemm_trace(*make_workload("llm", 4, 16, 2, config.weight, 0))
     sim = simulate(trace, config.name, job / "netlist.v", TECHNOLOGIES["osu018"].cells_verilog,
                    job / "gatesim", tools.iverilog, tools.vvp)
+    cycles = sim.activity.cycles
+    activity = NetActivity(cycles, CLOCK_NS, sim.activity.toggles,
+                           {n: d * cycles * CLOCK_NS for n, d in sim.activity.duty.items()})
+    return sim, activity, job
+
+
+def test_agrees_with_opensta_where_it_honours_measured_activity(opensta_runs: dict,
+                                                              measured_dint4: tuple) -> None:
+    """OpenSTA 2.0.17 keeps user activity on flip-flop outputs (it re-derives combinational
+    ones): given the same measured toggles, the flip-flops' switching power is the same."""
+    config = DESIGNS["dint4"]
+    sim, activity, job = measured_dint4
+    tools = find_tools()
+    netlist = opensta_runs["dint4"][0]
     module = json.loads((job / "netlist.json").read_text())["modules"][config.name]
     sta = run_sta(tools.sta, TECHNOLOGIES["osu018"].liberty, job / "netlist.v", config.name,
                   CLOCK_NS, job, {"llm": pin_activities(module, sim.activity)},
                   per_instance=True)
-    cycles = sim.activity.cycles
-    activity = NetActivity(cycles, CLOCK_NS, sim.activity.toggles,
-                           {n: d * cycles * CLOCK_NS for n, d in sim.activity.duty.items()})
     library = read_liberty(TECHNOLOGIES["osu018"].liberty)
     ours = compute_power(netlist, library, activity)
     flops = [i for i, cell in ours.cells.items() if library.cell(cell).sequential]
@@ -160,3 +170,31 @@ def test_agrees_with_opensta_where_it_honours_measured_activity(opensta_runs: di
     mine = sum(ours.instances[i].switching_mw for i in flops)
     assert mine == pytest.approx(theirs, rel=0.03)
     assert mine > 0
+
+
+def test_power_command_on_a_netlist_and_vcd(measured_dint4: tuple, opensta_runs: dict,
+                                            tmp_path: Path,
+                                            capsys: pytest.CaptureFixture) -> None:
+    sim, activity, job = measured_dint4
+    out = tmp_path / "power.json"
+    code = main(["power", "--netlist", str(job / "netlist.v"), "--liberty",
+                 str(TECHNOLOGIES["osu018"].liberty), "--vcd", str(sim.vcd), "--scope",
+                 "qmac_tb.dut", "--clock-ns", str(CLOCK_NS), "--json", str(out)])
+    assert code == 0, capsys.readouterr().err
+    result = json.loads(out.read_text())
+    expected = compute_power(opensta_runs["dint4"][0],
+                             read_liberty(TECHNOLOGIES["osu018"].liberty), activity).total
+    assert result["cycles"] == activity.cycles and result["engine"] == "qmac"
+    assert result["total"]["total_mw"] == pytest.approx(expected.total_mw, rel=1e-9)
+    assert f"{result['total']['total_mw']:.6g} mW" in capsys.readouterr().out
+
+
+def test_power_command_rejects_a_bad_clock(measured_dint4: tuple,
+                                           capsys: pytest.CaptureFixture) -> None:
+    sim, _, job = measured_dint4
+    code = main(["power", "--netlist", str(job / "netlist.v"), "--liberty",
+                 str(TECHNOLOGIES["osu018"].liberty), "--vcd", str(sim.vcd), "--scope",
+                 "qmac_tb.dut", "--clock-ns", "0"])
+    assert code == 1
+    assert capsys.readouterr().err == ("qmac power: error: clock_ns must be a positive number, "
+                                       "not 0.0\n")
