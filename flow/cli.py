@@ -126,6 +126,11 @@ def summary(result: dict, path: Path) -> list[str]:
     for name, w in power["workloads"].items():
         lines.append(f"            {name:<10} {w['total_mw']:9.4f} {w['energy_per_mac_pj']:8.3f}"
                      f"   (seed {w['seed']}, {w['macs']} MACs in {w['cycles']} cycles)")
+        if "with_glitches" in w:
+            g = w["with_glitches"]
+            lines.append(f"            {'+glitches':<10} {g['total_mw']:9.4f} "
+                         f"{g['energy_per_mac_pj']:8.3f}   (SDF-timed replay; glitches "
+                         f"{g['glitch_share']:.0%} of dynamic power)")
     lines.append(f"  result    {path}")
     return lines
 

@@ -3,7 +3,9 @@
 ``evaluate`` exports the design (``hw.export``), synthesises it onto a Liberty library
 (``flow.synth``), replays each workload's GEMM on the mapped netlist (``flow.gatesim``; the netlist
 must reproduce the golden model's outputs), and computes power from every net's measured toggles
-(``flow.power``); OpenSTA's estimate from the same activities (``flow.sta``) is kept beside it. The result (schema ``qmac.result/1``, ``flow/result_schema.json``) is written to
+(``flow.power``); OpenSTA's estimate from the same activities (``flow.sta``) is kept beside it.
+A MAC's workloads are also replayed with SDF delays (``flow.glitch``), giving the labelled power
+``with_glitches``. The result (schema ``qmac.result/1``, ``flow/result_schema.json``) is written to
 ``<out_dir>/<design>/result.json`` only once everything succeeded; a stale one is removed first,
 so a failed run never leaves a result behind.
 """
@@ -24,6 +26,7 @@ from golden.workloads import WORKLOADS, make_workload
 from hw.export import export, write_atomic
 from flow.activity import NetActivity
 from flow.gatesim import simulate
+from flow.glitch import timed_activity
 from flow.liberty import read_liberty
 from flow.power import compute_power, read_netlist
 from flow.sta import VECTORLESS_INPUT_ACTIVITY, Power, pin_activities, run_sta
@@ -144,6 +147,12 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
             "mean_net_activity": sum(rates) / len(rates) if rates else 0.0,
             "vcd": str(sim.vcd.relative_to(job)),
         }
+        if config.kind == "mac":
+            timed = timed_activity(trace, config.name, synth.netlist, liberty, cells_verilog,
+                                   job / f"timed_{name}", tools.sta, tools.iverilog, tools.vvp,
+                                   float(clock_ns), sim.vcd.parent / "outputs.txt")
+            power_workloads[name]["with_glitches"] = _with_glitches(
+                compute_power(netlist, library, timed).total, power, clock_ns * cycles / trace.macs)
     runtime["power"] = time.perf_counter() - t0
     vectorless = {"input_activity": VECTORLESS_INPUT_ACTIVITY, **_components(sta.vectorless),
                   "energy_per_mac_pj": sta.vectorless.total_mw * clock_ns / config.macs_per_cycle}
@@ -169,6 +178,14 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
     write_atomic(result_path, json.dumps(result, indent=2) + "\n")
     step("done")
     return result
+
+
+def _with_glitches(timed: Power, zero_delay: Power, ns_per_mac: float) -> dict[str, float]:
+    """Power of the SDF-timed replay and the share of its dynamic power that glitches add."""
+    dynamic = timed.internal_mw + timed.switching_mw
+    share = 1 - (zero_delay.internal_mw + zero_delay.switching_mw) / dynamic if dynamic else 0.0
+    return {**_components(timed), "energy_per_mac_pj": timed.total_mw * ns_per_mac,
+            "glitch_share": share}
 
 
 def _breakdown(report, library) -> dict[str, float]:

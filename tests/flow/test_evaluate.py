@@ -82,6 +82,19 @@ def test_power_is_the_engines_with_openstas_beside_it(run: tuple) -> None:
         assert w["opensta"]["total_mw"] > 0
 
 
+def test_mac_power_with_glitches_is_labelled_and_larger(run: tuple) -> None:
+    """SDF delays only add transitions (glitches): never less dynamic power than zero delay."""
+    result, _, _ = run
+    for name, w in result["power"]["workloads"].items():
+        timed = w["with_glitches"]
+        assert timed["leakage_mw"] == pytest.approx(w["leakage_mw"], rel=0.05)
+        assert timed["internal_mw"] + timed["switching_mw"] >= \
+            0.99 * (w["internal_mw"] + w["switching_mw"])
+        assert timed["energy_per_mac_pj"] == pytest.approx(
+            timed["total_mw"] * result["clock_ns"] * w["cycles"] / w["macs"])
+    assert result["power"]["workloads"]["uniform"]["with_glitches"]["glitch_share"] > 0.1
+
+
 def test_zero_workload_spends_less_dynamic_energy_than_random(run: tuple) -> None:
     workloads = run[0]["power"]["workloads"]
 
