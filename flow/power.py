@@ -264,7 +264,7 @@ class _Engine:
                 internal += self._input_internal(cell, pins, pin_name, net)
         return Power(internal, switching, self._leakage(cell, pins))
 
-    def _probability(self, expr: Expr, pins: dict, cell: LibertyCell) -> float:
+    def _probability(self, expr: Expr, pins: dict) -> float:
         """P(expr) with independent pins at their measured duties (exact, over its minterms)."""
         names, minterms = _minterms(expr)
         duties = [self.duty(pins[p]) if p in pins else 0.0 for p in names]
@@ -276,10 +276,10 @@ class _Engine:
             total += weight
         return total
 
-    def _sensitised(self, function: Expr, pin: str, pins: dict, cell: LibertyCell) -> float:
+    def _sensitised(self, function: Expr, pin: str, pins: dict) -> float:
         """P(function depends on ``pin``): the Boolean difference at the other pins' duties."""
         diff = ("xor", _cofactor(function, pin, 1), _cofactor(function, pin, 0))
-        return self._probability(diff, pins, cell)
+        return self._probability(diff, pins)
 
     def _output_internal(self, cell: LibertyCell, pins: dict, pin_name: str, net: object,
                          load: float) -> float:
@@ -294,10 +294,9 @@ class _Engine:
             if source is None:
                 weight = 1.0
             elif pin.function is not None and power.related in support(pin.function):
-                weight = self.rate(source) * self._sensitised(pin.function, power.related,
-                                                              pins, cell)
+                weight = self.rate(source) * self._sensitised(pin.function, power.related, pins)
             elif power.when is not None:
-                weight = self.rate(source) * self._probability(power.when, pins, cell)
+                weight = self.rate(source) * self._probability(power.when, pins)
             else:
                 weight = self.rate(source) * 0.5
             arcs.append((power, source, weight))
@@ -348,7 +347,7 @@ class _Engine:
                     duty = 1.0 if net in self.clock_nets else 0.5
                 internal += duty * _sum_energy(power, rise, fall, 0.0)
             else:
-                duty = 1.0 if power.when is None else self._probability(power.when, pins, cell)
+                duty = 1.0 if power.when is None else self._probability(power.when, pins)
                 internal += duty * _mean_energy(power, rise, fall, 0.0)
         return internal * self.rate(net)
 
@@ -359,7 +358,7 @@ class _Engine:
             if self.mode == "opensta2019":
                 return sum(value * 2.0 * 0.5 ** len(support(when))
                            for when, value in cell.state_leakage_mw)
-            return sum(value * self._probability(when, pins, cell)
+            return sum(value * self._probability(when, pins)
                        for when, value in cell.state_leakage_mw)
         return cell.leakage_mw or 0.0
 

@@ -25,9 +25,11 @@ DEFINITIONS = {
               "area(INT8xINT8) / area(design), power ratio = total power(INT8xINT8) / total "
               "power(design) at the same clock and workload, energy/MAC ratio likewise; above 1 "
               "means the design is smaller or cheaper than INT8xINT8.",
-    "power": "Power comes from per-net toggle rates of a gate-level simulation of the mapped "
-             "netlist (zero-delay, no glitches, no wires); \"vectorless\" is OpenSTA's estimate "
-             "with a default input activity, shown for comparison only.",
+    "power": "Power is qmac's engine (flow.power) applied to every net's measured toggles in a "
+             "gate-level simulation of the mapped netlist (zero-delay: no glitches; MAC results "
+             "also carry a labelled SDF-timed figure with glitches; pin loads and the library's "
+             "wire-load model, no placement); \"vectorless\" is OpenSTA's estimate with a "
+             "default input activity, shown for comparison only.",
 }
 
 

@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from flow.liberty import Library, read_liberty
+from flow.liberty import Library
 
 __all__ = ["Technology", "TECHNOLOGIES", "DEFAULT_TECH", "technology", "liberty_file",
            "buffer_cell", "shared_dir"]
