@@ -195,6 +195,6 @@ def test_power_command_rejects_a_bad_clock(measured_dint4: tuple,
     code = main(["power", "--netlist", str(job / "netlist.v"), "--liberty",
                  str(TECHNOLOGIES["osu018"].liberty), "--vcd", str(sim.vcd), "--scope",
                  "qmac_tb.dut", "--clock-ns", "0"])
-    assert code == 1
+    assert code == 2
     assert capsys.readouterr().err == ("qmac power: error: clock_ns must be a positive number, "
                                        "not 0.0\n")

@@ -39,6 +39,8 @@ def fake_result(config: Any, *, clock_ns: float = 10.0, workloads: tuple[str, ..
             "workloads": {w: {"seed": seed, "shape": [1, 1, 1], "cycles": 1, "macs": 1, **power,
                               "energy_per_mac_pj": total_mw * clock_ns,
                               "energy_per_op_pj": total_mw * clock_ns / 2,
+                              "engine": "qmac", "opensta": {**power, "energy_per_mac_pj":
+                                                            total_mw * clock_ns},
                               "netlist_matches_golden": True} for w in workloads},
         },
         "files": {"verilog": f"{config.name}.v", "netlist": "netlist.v"},
