@@ -17,6 +17,7 @@ from golden.trace import PortTrace
 from flow.activity import NetActivity, read_vcd_activity
 from flow.gatesim import HALF_PERIOD, write_bench
 from flow.process import run_tool
+from flow.sta import design_tcl
 
 __all__ = ["SLOWDOWN", "timed_activity"]
 
@@ -29,10 +30,7 @@ def timed_activity(trace: PortTrace, top: str, netlist: Path, liberty: Path,
     """Per-net activity of ``trace`` on ``netlist`` with SDF delays, priced at ``clock_ns``."""
     job_dir.mkdir(parents=True, exist_ok=True)
     (job_dir / "sdf.tcl").write_text("\n".join([
-        f"read_liberty {{{Path(liberty).resolve()}}}",
-        f"read_verilog {{{Path(netlist).resolve()}}}", f"link_design {top}",
-        f"create_clock -name clk -period {clock_ns} [get_ports clk]", "write_sdf netlist.sdf",
-        ""]))
+        *design_tcl(liberty, netlist, top, clock_ns, job_dir), "write_sdf netlist.sdf", ""]))
     _run([sta, "-no_splash", "-exit", "sdf.tcl"], job_dir, "sta write_sdf")
     half = HALF_PERIOD * SLOWDOWN
     bench = write_bench(trace, top, job_dir).read_text()

@@ -32,7 +32,7 @@ from flow.gatesim import Activity
 from flow.process import DEFAULT_TIMEOUT_S, run_tool
 
 __all__ = ["VECTORLESS_INPUT_ACTIVITY", "Power", "StaResult", "pin_activities", "run_sta",
-           "vectorless_activities"]
+           "vectorless_activities", "design_tcl"]
 
 VECTORLESS_INPUT_ACTIVITY = 0.1
 _CHUNK = 2000
@@ -102,7 +102,7 @@ def pin_activities(module: dict, activity: Activity,
     return groups
 
 
-def _constraints(liberty: Path, netlist: Path, top: str, clock_ns: float,
+def design_tcl(liberty: Path, netlist: Path, top: str, clock_ns: float,
                  job_dir: Path) -> list[str]:
     """Load the design (Tcl-safe local names) and constrain it: one ideal clock, zero input and
     output delays."""
@@ -127,7 +127,7 @@ def run_sta(sta: str, liberty: Path, netlist: Path, top: str, clock_ns: float, j
     clock_ns = check_positive("clock_ns", clock_ns, "nanoseconds")
     job_dir = Path(job_dir)
     lines = [
-        *_constraints(liberty, netlist, top, clock_ns, job_dir),
+        *design_tcl(liberty, netlist, top, clock_ns, job_dir),
         "report_checks -path_delay max -digits 4",
         f"set_power_activity -input -activity {VECTORLESS_INPUT_ACTIVITY} -duty 0.5",
         f"puts {_MARK}:vectorless",
@@ -212,7 +212,7 @@ def vectorless_activities(sta: str, liberty: Path, netlist: Path, top: str, cloc
     """
     job_dir = Path(job_dir)
     lines = [
-        *_constraints(liberty, netlist, top, check_positive("clock_ns", clock_ns, "nanoseconds"),
+        *design_tcl(liberty, netlist, top, check_positive("clock_ns", clock_ns, "nanoseconds"),
                       job_dir),
         f"set_power_activity -input -activity {VECTORLESS_INPUT_ACTIVITY} -duty 0.5",
         "sta::set_debug power_activity 3",
