@@ -64,7 +64,9 @@ def check_folder(out_dir: Path | str) -> Path:
     if out.parent.is_dir():
         with locked(out.parent):
             _repair(out)
-    _check(out, out_dir)
+        _check(out, out_dir)
+        # An unwritable place fails now (OSError naming it), not after a long study.
+        os.rmdir(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     return out
 
 

@@ -13,8 +13,10 @@ import math
 import os
 import signal
 import subprocess
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 __all__ = ["ToolError", "DEFAULT_TIMEOUT_S", "run_tool"]
 
@@ -42,13 +44,17 @@ def run_tool(argv: Sequence[str | os.PathLike], *, cwd: Path | str | None = None
                                     and timeout > 0):
         raise ValueError(f"timeout must be a positive finite number of seconds, not {timeout!r}")
     argv = [str(a) for a in argv]
+    with _signals_held() as held:
+        try:
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, text=True, start_new_session=True,
+                                    stdin=subprocess.PIPE if input is not None
+                                    else subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as err:
+            raise ToolError(f"cannot start {argv[0]}: {err.strerror or err}") from None
     try:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, text=True, start_new_session=True,
-                                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except OSError as err:
-        raise ToolError(f"cannot start {argv[0]}: {err.strerror or err}") from None
-    try:
+        for signum in held:
+            signal.raise_signal(signum)
         stdout, stderr = proc.communicate(input, timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
@@ -58,6 +64,27 @@ def run_tool(argv: Sequence[str | os.PathLike], *, cwd: Path | str | None = None
         _kill_group(proc)
         raise
     return subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+
+
+@contextmanager
+def _signals_held() -> Iterator[list[int]]:
+    """Record SIGINT and SIGTERM instead of acting on them while a tool starts.
+
+    An interrupt inside ``Popen``, after the fork, would orphan the tool: no handle to kill it
+    exists yet. The caller re-raises the recorded signals once it holds the handle. Only the
+    main thread can set handlers; other threads start tools unprotected.
+    """
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    previous = {signum: signal.signal(signum, lambda signum, frame: held.append(signum))
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield held
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -56,11 +56,20 @@ def test_missing_tool():
         run_tool(["no-such-tool-qmac"])
 
 
-def _wait_dead(pid: int, seconds: float = 10.0) -> bool:
+def _started(pid: int) -> str | None:
+    """The start time of process ``pid`` (None once it is gone): tells a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[19]
+    except FileNotFoundError:
+        return None
+
+
+def _wait_dead(pid: int, started: str | None, seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
-    while _alive(pid) and time.monotonic() < deadline:
+    while _alive(pid) and _started(pid) == started and time.monotonic() < deadline:
         time.sleep(0.05)
-    return not _alive(pid)
+    return not (_alive(pid) and _started(pid) == started)
 
 
 @pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGINT, 130, "interrupted"),
@@ -85,7 +94,31 @@ def test_stopped_qmac_kills_the_running_tool(tmp_path: Path, sig: signal.Signals
         assert qmac.poll() is None and time.monotonic() < deadline, qmac.communicate()
         time.sleep(0.1)
     tool, child = map(int, pids.read_text().split())
+    started = {pid: _started(pid) for pid in (tool, child)}
     qmac.send_signal(sig)
     _, stderr = qmac.communicate(timeout=60)
     assert (qmac.returncode, stderr) == (code, f"qmac synth: {word}\n")
-    assert _wait_dead(tool) and _wait_dead(child), "the fake tool outlived qmac"
+    assert all(_wait_dead(pid, start) for pid, start in started.items()), \
+        "the fake tool outlived qmac"
+
+
+def test_interrupt_while_a_tool_starts_still_kills_it(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C landing inside ``Popen`` (after the fork, before run_tool holds the process) is
+    delivered once the tool can be killed; before, it escaped and orphaned the tool."""
+    pidfile = tmp_path / "tool.pid"
+    real = subprocess.Popen
+
+    def interrupted_start(*args, **kwargs):
+        proc = real(*args, **kwargs)
+        while not pidfile.exists():
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", interrupted_start)
+    with pytest.raises(KeyboardInterrupt):
+        run_tool(["sh", "-c", f"echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; sleep 60"],
+                 timeout=30)
+    pid = int(pidfile.read_text())
+    assert _wait_dead(pid, _started(pid)), "the tool outlived the interrupt"

@@ -331,6 +331,14 @@ def test_cli_refuses_a_folder_it_did_not_write(tmp_path: Path, calls: list[str],
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "thesis"]
 
 
+def test_cli_unwritable_out_fails_before_the_study(tmp_path: Path, calls: list[str],
+                                                   capsys: pytest.CaptureFixture) -> None:
+    assert qmac_cli.main(["report", "--quick", "-o", "/proc/qmac-x",
+                          "--cache", str(tmp_path / "cache")]) == 1
+    assert re.fullmatch(r"qmac report: error: [^\n]*: '/proc/[^'\n]*'\n", capsys.readouterr().err)
+    assert calls == []
+
+
 def test_cli_defaults_resolve_against_the_current_folder(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Before: the defaults pointed into the install root, whatever the current folder."""
