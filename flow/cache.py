@@ -37,7 +37,7 @@ RESULT_SCHEMA_FILE = Path(__file__).with_name("result_schema.json")
 # Modules that only present or store results: editing them must not invalidate evaluated designs.
 _PRESENTATION = {"flow/report.py", "flow/cache.py", "flow/tables.py", "flow/plots.py", "flow/cli.py",
                  "flow/folders.py"}
-_RESULT_SOURCES = ("golden", "hw", "flow")
+_RESULT_SOURCES = ("golden", "hw", "flow", "models")  # models/: the minilm workload
 
 
 def file_digest(path: Path) -> str:
@@ -59,7 +59,7 @@ def source_digest(root: Path = _ROOT) -> str:
     for package in _RESULT_SOURCES:
         for path in sorted((root / package).rglob("*")):
             rel = path.relative_to(root).as_posix()
-            if path.suffix not in (".py", ".json") or rel in _PRESENTATION:
+            if path.suffix not in (".py", ".json", ".txt") or rel in _PRESENTATION:
                 continue
             digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

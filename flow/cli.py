@@ -139,7 +139,7 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report", help="evaluate MACs and arrays of each format; write the efficiency report",
         description="Evaluate every design of a study (default: INT8, INT4 and dINT4 weight MACs "
-                    "and 4x4, 8x8, 16x16 arrays at 10 ns, workloads llm, uniform, zeros) and "
+                    "and 4x4, 8x8, 16x16 arrays at 10 ns, workloads minilm, synthetic, uniform, zeros) and "
                     "write report.md, results.json, results.csv and PNG plots. Results are "
                     "cached by design parameters, library, clock, workloads, seed and tool "
                     "versions, so a second run only redoes what changed.")
@@ -151,8 +151,8 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
                         help="array sizes: N (square) or RxC, comma separated (default: 4,8,16; "
                              "with --quick: 2)")
     _add_flow_options(parser, clock_help="common clock period in ns",
-                      workload_help="workload; repeat for several, the first (or llm) is the "
-                                    "headline (default: llm, uniform, zeros)")
+                      workload_help="workload; repeat for several, minilm (else the first) is "
+                                    "the headline (default: minilm, synthetic, uniform, zeros)")
     parser.add_argument("--quick", action="store_true",
                         help="small study: the MACs and 2x2 arrays (unless --sizes is given)")
     parser.add_argument("-o", "--out", type=Path, default=DEFAULT_OUT,

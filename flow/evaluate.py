@@ -37,7 +37,7 @@ __all__ = ["RESULT_SCHEMA", "DEFAULT_CLOCK_NS", "DEFAULT_WORKLOADS", "MAC_SHAPE"
            "step_timeout_s", "evaluate"]
 
 RESULT_SCHEMA = "qmac.result/1"
-DEFAULT_WORKLOADS = ("llm", "uniform", "zeros")
+DEFAULT_WORKLOADS = ("minilm", "synthetic", "uniform", "zeros")
 DEFAULT_CLOCK_NS = 10.0
 """The common clock of every design (100 MHz: every default design meets it at osu018's corner)."""
 

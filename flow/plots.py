@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
+from flow.tables import ACCURACY_PLOT  # noqa: E402
+
 __all__ = ["write_plots"]
 
 _DPI = 110
@@ -157,6 +159,38 @@ def _area_vs_energy(summary: dict, path: Path) -> None:
     _save(fig, path)
 
 
+def _accuracy_vs_energy(summary: dict, path: Path) -> None:
+    """Energy per MAC on the headline workload vs end-to-end cosine; Pareto-optimal designs
+    (no other design both cheaper and more accurate) joined by a line."""
+    headline = summary["headline_workload"]
+    cosine = {f: r["end_to_end"]["w_a8"]["cosine_mean"]
+              for f, r in summary["accuracy"]["formats"].items()}
+    colors = _colors(summary)
+    markers = dict(zip(_levels(summary), "os^Dvp<>"))
+    points = [(d["result"]["power"]["workloads"][headline]["energy_per_mac_pj"],
+               cosine[d["weight"]], d) for d in summary["designs"] if d["weight"] in cosine]
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    for energy, cos, d in points:
+        ax.scatter([energy], [cos], color=colors[_pair(d)], marker=markers.get(_level(d), "o"),
+                   s=60)
+        ax.annotate(d["label"], (energy, cos), textcoords="offset points", xytext=(5, 4),
+                    fontsize="x-small")
+    front = [(e, c) for e, c, _ in sorted(points, key=lambda p: (p[0], -p[1]))]
+    best, pareto = -1.0, []
+    for energy, cos in front:
+        if cos > best:
+            pareto.append((energy, cos))
+            best = cos
+    ax.plot(*zip(*pareto), color="gray", ls="--", lw=1, label="Pareto front")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"energy per MAC, {headline} workload (pJ, log scale)")
+    ax.set_ylabel("end-to-end embedding cosine to FP32 (W+A8, mean)")
+    ax.set_title("Accuracy vs energy per MAC (upper left is better)")
+    ax.legend(fontsize="small")
+    ax.grid(True, alpha=0.3)
+    _save(fig, path)
+
+
 _FIGURES = (
     ("area_breakdown.png", "Area breakdown: sequential vs combinational, PEs vs edge logic",
      _area_breakdown),
@@ -166,8 +200,14 @@ _FIGURES = (
 )
 
 
+_ACCURACY_FIGURE = (ACCURACY_PLOT,
+                    "End-to-end accuracy vs energy per MAC (Pareto front dashed)",
+                    _accuracy_vs_energy)
+
+
 def write_plots(summary: dict, out_dir: Path) -> dict[str, str]:
     """Write every figure into ``out_dir``; returns file name -> caption."""
-    for name, _, draw in _FIGURES:
+    figures = _FIGURES + ((_ACCURACY_FIGURE,) if summary.get("accuracy") else ())
+    for name, _, draw in figures:
         draw(summary, Path(out_dir) / name)
-    return {name: caption for name, caption, _ in _FIGURES}
+    return {name: caption for name, caption, _ in figures}

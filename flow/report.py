@@ -31,16 +31,17 @@ from golden.checks import check_positive
 from golden.formats import get_format
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
+from golden.workloads import code_statistics, make_workload
 
 from flow import tools
 from flow.cache import BadEntry, ResultCache, cache_key, file_digest, flow_version
-from flow.evaluate import DEFAULT_CLOCK_NS, DEFAULT_WORKLOADS
+from flow.evaluate import DEFAULT_CLOCK_NS, DEFAULT_WORKLOADS, MAC_SHAPE
 from flow.folders import check_folder, write_folder
 from flow.tables import DEFINITIONS, render_markdown
 
 __all__ = [
     "PAPER_CLAIMS", "Study", "make_study", "parse_designs", "parse_sizes", "run_study",
-    "summarize", "write_report", "report",
+    "summarize", "write_report", "report", "workload_statistics",
 ]
 
 REPORT_SCHEMA = "qmac.report/1"
@@ -80,8 +81,8 @@ class Study:
 
     @property
     def headline_workload(self) -> str:
-        """``llm`` when studied (the paper's setting), else the first workload."""
-        return "llm" if "llm" in self.workloads else self.workloads[0]
+        """``minilm`` (real trained tensors) when studied, else the first workload."""
+        return "minilm" if "minilm" in self.workloads else self.workloads[0]
 
 
 def parse_designs(text: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -297,8 +298,24 @@ def _headline(designs: list[dict], workload: str) -> dict | None:
     return {"workload": workload, "rows": rows} if rows else None
 
 
-def summarize(study: Study, results: list[dict], *, date: str | None = None) -> dict[str, Any]:
-    """The report data (``results.json``): flow results, derived metrics and provenance."""
+def workload_statistics(study: Study) -> dict[str, dict[str, dict[str, float]]]:
+    """``code_statistics`` of each workload for each weight format of ``study``, on the operands
+    the flow streams through a MAC (``MAC_SHAPE``, the study's seed): why workloads differ."""
+    formats = dict.fromkeys(config.weight.name for config in study.configs)
+    return {workload: {name: code_statistics(*make_workload(workload, *MAC_SHAPE,
+                                                            get_format(name), study.seed),
+                                             get_format(name))
+                       for name in formats}
+            for workload in study.workloads}
+
+
+def summarize(study: Study, results: list[dict], *, date: str | None = None,
+              accuracy: dict | None = None) -> dict[str, Any]:
+    """The report data (``results.json``): flow results, derived metrics and provenance.
+
+    ``accuracy`` is a ``models.accuracy`` study of the same weight formats, shown beside the
+    hardware cost (section "Accuracy vs hardware cost"); None leaves that section out.
+    """
     if not results:
         raise ValueError("results must hold at least one flow result, not an empty list")
     designs = [_design_entry(r, results, study.clock_ns) for r in results]
@@ -320,6 +337,8 @@ def summarize(study: Study, results: list[dict], *, date: str | None = None) -> 
         "definitions": DEFINITIONS,
         "headline": _headline(designs, study.headline_workload),
         "designs": designs,
+        "workload_stats": workload_statistics(study),
+        "accuracy": accuracy,
     }
 
 
@@ -398,10 +417,14 @@ def report(study: Study, out_dir: Path = DEFAULT_OUT, *, cache_dir: Path = DEFAU
     Every progress line is prefixed with the time elapsed since the start. An ``out_dir`` the
     report may not replace is refused before anything is evaluated.
     """
+    from models.accuracy import cached_accuracy_study
+
     check_folder(out_dir)
     clock = _Clock(progress)
     results = run_study(study, cache_dir=cache_dir, progress=clock)
-    summary = summarize(study, results)
+    formats = tuple(dict.fromkeys(config.weight.name for config in study.configs))
+    accuracy = cached_accuracy_study(cache_dir, formats, progress=clock)
+    summary = summarize(study, results, accuracy=accuracy)
     write_report(summary, out_dir)
     clock(f"{'report':<9}{Path(out_dir) / 'report.md'}")
     return summary

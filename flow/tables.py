@@ -152,6 +152,57 @@ def _paper_table(summary: dict) -> str:
         rows)
 
 
+def _workload_table(summary: dict) -> str:
+    rows = []
+    for workload, by_format in summary["workload_stats"].items():
+        for fmt, s in by_format.items():
+            rows.append([workload, fmt, _share(s["x_zero_share"]), _share(s["w_zero_share"]),
+                         _share(s["w_special_share"]), fmt_fixed(2)(s["x_mean_abs"]),
+                         fmt_fixed(2)(s["w_mean_abs"]), _share(s["x_toggle_rate"]),
+                         _share(s["w_toggle_rate"])])
+    return markdown_table(
+        ["Workload", "Weight format", "x zero share", "w zero share", "w special-code share",
+         "x mean abs", "w mean abs", "x toggle rate", "w toggle rate"], rows)
+
+
+_share = fmt_fixed(3)
+ACCURACY_PLOT = "accuracy_vs_energy.png"
+
+
+def _accuracy_table(summary: dict) -> str:
+    headline = summary["headline_workload"]
+    rows = []
+    for fmt, res in summary["accuracy"]["formats"].items():
+        mean, e2e = res["mean"], res["end_to_end"]["w_a8"]
+        energy = [fmt_sig(d["result"]["power"]["workloads"][headline]["energy_per_mac_pj"])
+                  for d in summary["designs"] if d["kind"] == "mac" and d["weight"] == fmt]
+        rows.append([fmt, _share(mean["underflow"]), _share(mean["special_share"]),
+                     fmt_fixed(1)(mean["weight_sqnr_db"]), fmt_fixed(1)(mean["output_sqnr_wa8_db"]),
+                     fmt_fixed(4)(res["end_to_end"]["w_only"]["cosine_mean"]),
+                     fmt_fixed(4)(e2e["cosine_mean"]), fmt_fixed(4)(e2e["cosine_min"]),
+                     fmt_fixed(4)(e2e["similarity_error_max"]), _share(e2e["nn_agreement"]),
+                     energy[0] if energy else "n/a"])
+    return markdown_table(
+        ["Weight format", "Weight underflow", "Special codes", "Weight SQNR (dB)",
+         "GEMM SQNR W+A8 (dB)", "Cosine W only", "Cosine W+A8 (mean)", "Cosine W+A8 (min)",
+         "Similarity error (max)", "NN agreement", f"MAC pJ/MAC ({headline})"], rows)
+
+
+def _accuracy_intro(summary: dict) -> str:
+    acc = summary["accuracy"]
+    sentences = acc["sentences"]
+    scheme = ("per channel" if acc["granularity"] == "channel"
+              else f"per group of {acc['group_size']}")
+    return (f"All 36 linear layers of all-MiniLM-L6-v2 ({acc['model']}) quantized to each weight "
+            f"format ({scheme}) with INT8 per-token activations, computed bit-exactly through "
+            f"golden/ on {sentences['count']} sentences ({sentences['tokens']} tokens) and "
+            "compared with the FP32 model (method: docs/accuracy.md). Shares are fractions of "
+            "the weights (layer means); cosine is each sentence embedding's cosine to its FP32 "
+            "embedding; NN agreement is the share of sentences whose nearest neighbour is the "
+            "FP32 one. The plot sets each design's energy per MAC on the headline workload "
+            "against the end-to-end cosine of its weight format.")
+
+
 def _cells_table(summary: dict) -> str:
     macs = [d for d in summary["designs"] if d["kind"] == "mac"]
     cells = sorted({c for d in macs for c in d["result"]["area"]["cells"]})
@@ -220,6 +271,11 @@ def render_markdown(summary: dict, plots: dict[str, str]) -> str:
          "shape shown through the design (the flow's `workload_shape`); energy per MAC covers "
          "the whole simulated stream.", _energy_table),
         ("Ratios against INT8xINT8 (same kind and size)", "", _ratio_table),
+        ("Workload statistics", "What each workload feeds the MAC ports (the operands streamed "
+         "through a MAC, seed of the study): share of zero codes, of dINT's special codes, mean "
+         "absolute value, and the share of port bits that flip per cycle. `minilm` tiles are "
+         "real all-MiniLM-L6-v2 weights and activations; `synthetic` imitates them.",
+         _workload_table),
         ("Cells by type (MAC units)", "", _cells_table),
     ]
     lines = _header(summary) + ["", _headline_sentence(summary), ""]
@@ -230,6 +286,13 @@ def render_markdown(summary: dict, plots: dict[str, str]) -> str:
                   _paper_table(summary), ""]
     for title, intro, table in sections:
         lines += [f"## {title}", ""] + ([intro, ""] if intro else []) + [table(summary), ""]
+    plots = dict(plots)
+    if summary.get("accuracy") is not None:
+        lines += ["## Accuracy vs hardware cost", "", _accuracy_intro(summary), "",
+                  _accuracy_table(summary), ""]
+        lines += [f"![{caption}]({name})" for name, caption in plots.items()
+                  if name == ACCURACY_PLOT] + [""]
+        plots.pop(ACCURACY_PLOT, None)
     lines += ["## Plots", ""]
     for name, caption in plots.items():
         lines += [f"![{caption}]({name})", ""]

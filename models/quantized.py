@@ -37,21 +37,23 @@ class QuantSpec:
     group_size: int | None = None
 
 
-def quantized_gemm(a: Quantized, w: Quantized) -> np.ndarray:
-    """``dequantize(a) @ dequantize(w)`` computed as exact integer GEMMs per scale block (float64).
+def quantized_gemm(a: Quantized, w: Quantized, dtype: type = np.float64) -> np.ndarray:
+    """``dequantize(a) @ dequantize(w)`` computed as exact integer GEMMs per scale block.
 
     ``a`` holds per-token (M x 1) or per-tensor scales, ``w`` per-channel/tensor (1 x N) or
-    per-group (K/g x N) scales; each block's integer sum is rescaled once.
+    per-group (K/g x N) scales; each block's integer sum is rescaled once, in ``dtype`` (the
+    model's layers use float32, the precision of the FP32 model they replace).
     """
     blocks = w.scales.shape[0]
     size = w.codes.shape[0] // blocks
-    shift = float(1 << w.fmt.shift)
-    out = np.zeros((a.codes.shape[0], w.codes.shape[1]))
+    out = None
     for block in range(blocks):
         rows = slice(block * size, (block + 1) * size)
-        sums = gemm(a.codes[:, rows], w.codes[rows], w.fmt, act=a.fmt)
-        out += sums * w.scales[block]
-    return out * (a.element_scales() / shift)
+        part = gemm(a.codes[:, rows], w.codes[rows], w.fmt, act=a.fmt).astype(dtype)
+        part *= w.scales[block].astype(dtype)
+        out = part if out is None else np.add(out, part, out=out)
+    out *= (a.element_scales() / float(1 << w.fmt.shift)).astype(dtype)
+    return out
 
 
 @dataclass
@@ -84,5 +86,7 @@ class QuantizedLinears:
 
     def __call__(self, name: str, x: np.ndarray) -> np.ndarray:
         bias = self.model.linears[name][1]
-        product = quantized_gemm(quantize_activations(x, "token"), self.weights[name])
-        return product.astype(np.float32) + bias
+        product = quantized_gemm(quantize_activations(x, "token"), self.weights[name],
+                                 np.float32)
+        product += bias
+        return product

@@ -20,7 +20,7 @@ from flow import report as rep
 from flow.cache import check_result
 
 SUPPORT = Path(__file__).resolve().parents[1] / "support"
-STUDY = rep.make_study("mac,int8", workloads=("llm",))
+STUDY = rep.make_study("mac,int8", workloads=("synthetic",))
 
 
 def _run(cache_dir: Path) -> tuple[list[dict], list[str], list[str]]:
@@ -56,7 +56,7 @@ def test_entry_is_published_complete_from_a_private_job(tmp_path: Path) -> None:
     (lambda text: "{}", r"/: The object is missing required properties \['schema', "),
     (lambda text: text.replace('"total_mw": 1.0', '"total_mw": NaN', 1), r"non-finite number NaN"),
     (lambda text: text.replace('"total_mw": 1.0', '"total_mw": "1"', 1),
-     r"/power/\w+(/llm)?/total_mw: The instance must be of type \"number\""),
+     r"/power/\w+(/synthetic)?/total_mw: The instance must be of type \"number\""),
     (None, r"No such file or directory"),
 ], ids=["truncated", "empty-object", "nan", "wrong-type", "missing"])
 def test_damaged_entry_is_named_and_recomputed(tmp_path: Path, damage, reason: str) -> None:
@@ -84,7 +84,7 @@ import flow.evaluate
 from fake_flow import fake_evaluate
 flow.evaluate.evaluate = fake_evaluate
 from flow import report as rep
-study = rep.make_study("mac,int8", workloads=("llm",))
+study = rep.make_study("mac,int8", workloads=("synthetic",))
 summary = rep.report(study, Path(sys.argv[1]), cache_dir=Path(sys.argv[2]), progress=print)
 print("RESULTS " + json.dumps([d["result"] for d in summary["designs"]], sort_keys=True))
 """
@@ -105,7 +105,7 @@ def test_two_concurrent_identical_runs_agree_and_are_right(tmp_path: Path) -> No
         assert proc.returncode == 0, stderr
     runs = [json.loads(stdout.split("RESULTS ", 1)[1]) for stdout, _ in outputs]
     assert runs[0] == runs[1]
-    assert runs[0][0]["power"]["workloads"]["llm"]["total_mw"] == 1.0
+    assert runs[0][0]["power"]["workloads"]["synthetic"]["total_mw"] == 1.0
     printed = "".join(stdout for stdout, _ in outputs)
     assert printed.count("] evaluate ") == 1, printed
     saved = json.loads((out / "results.json").read_text())

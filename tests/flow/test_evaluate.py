@@ -11,7 +11,7 @@ import pytest
 
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
-from flow.evaluate import MAC_SHAPE, evaluate, workload_shape
+from flow.evaluate import DEFAULT_WORKLOADS, MAC_SHAPE, evaluate, workload_shape
 from flow.liberty import read_liberty
 from flow.tools import DEFAULT_LIBERTY
 
@@ -41,10 +41,10 @@ def test_result_validates_against_schema(run: tuple) -> None:
 
 
 @pytest.mark.parametrize("mutate", [
-    lambda r: r["power"]["workloads"]["llm"].pop("energy_per_mac_pj"),
+    lambda r: r["power"]["workloads"]["minilm"].pop("energy_per_mac_pj"),
     lambda r: r["area"].update(total_um2="big"),
     lambda r: r["timing"].update(fmax=1.0),
-    lambda r: r["power"]["workloads"].update(gaussian=r["power"]["workloads"]["llm"]),
+    lambda r: r["power"]["workloads"].update(gaussian=r["power"]["workloads"]["minilm"]),
     lambda r: r.update(schema="qmac.result/2"),
 ], ids=["missing-field", "wrong-type", "unknown-field", "unknown-workload", "wrong-schema"])
 def test_schema_rejects_malformed_results(run: tuple, mutate) -> None:
@@ -102,7 +102,8 @@ def test_zero_workload_spends_less_dynamic_energy_than_random(run: tuple) -> Non
         return (w["internal_mw"] + w["switching_mw"]) * w["cycles"] / w["macs"]
 
     assert dynamic(workloads["zeros"]) < 0.5 * dynamic(workloads["uniform"])
-    assert dynamic(workloads["zeros"]) < dynamic(workloads["llm"])
+    assert dynamic(workloads["zeros"]) < dynamic(workloads["minilm"])
+    assert dynamic(workloads["zeros"]) < dynamic(workloads["synthetic"])
     assert workloads["zeros"]["mean_net_activity"] < 0.01 < workloads["uniform"][
         "mean_net_activity"]
 
@@ -125,7 +126,8 @@ def test_records_design_library_tools_and_files(run: tuple) -> None:
     for name in result["files"].values():
         assert (folder / name).is_file()
     steps = [line.split()[0] for line in lines]
-    assert steps == ["export", "synth", "gatesim", "gatesim", "gatesim", "sta", "power", "done"]
+    assert steps == ["export", "synth", *["gatesim"] * len(DEFAULT_WORKLOADS), "sta", "power",
+                     "done"]
     assert all(config.name in line and line.endswith(" s)") for line in lines)
 
 
@@ -156,7 +158,8 @@ def test_unparsable_liberty_leaves_no_result(run: tuple, build_root: Path) -> No
     ({"clock_ns": math.nan}, r"^clock_ns must be a positive finite number of nanoseconds, "
                              r"not nan$"),
     ({"workloads": ("gaussian",)}, r"^workloads must be a non-empty selection of "
-                                   r"\['uniform', 'llm', 'zeros'\], not \['gaussian'\]$"),
+                                   r"\['minilm', 'synthetic', 'uniform', 'zeros'\], "
+                                   r"not \['gaussian'\]$"),
     ({"workloads": ()}, r"^workloads must be a non-empty selection of .*, not \[\]$"),
     ({"seed": -2}, r"^seed must be a non-negative integer, not -2$"),
 ])

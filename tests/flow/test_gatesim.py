@@ -36,7 +36,7 @@ def _simulate(config: MACConfig, netlist: Path, workload: str, folder: Path):
                            tools.iverilog, tools.vvp)
 
 
-@pytest.mark.parametrize("workload", ["uniform", "llm"])
+@pytest.mark.parametrize("workload", ["uniform", "synthetic"])
 def test_netlist_matches_golden(netlist: tuple, workload: str, build_root: Path) -> None:
     config, path = netlist
     trace, sim = _simulate(config, path, workload, path.parent / f"sim_{workload}")
@@ -128,7 +128,7 @@ def test_compiled_bench_is_shared_until_the_netlist_changes(netlist: tuple,
         return (bench / "sim.vvp").stat().st_mtime_ns
 
     first = run("uniform")
-    assert run("llm") == first, "same shape, same netlist: no recompilation"
+    assert run("synthetic") == first, "same shape, same netlist: no recompilation"
     copy.write_text(path.read_text().replace("XOR2X1 ", "XNOR2X1 "))
     with pytest.raises(AssertionError, match=r"first mismatch"):
         run("uniform")

@@ -137,11 +137,11 @@ def test_unknown_mode_is_named(opensta_runs: dict) -> None:
 
 @pytest.fixture(scope="session")
 def measured_dint4(opensta_runs: dict, build_root: Path) -> tuple:
-    """The dINT4 MAC's gate-level simulation of an llm workload: (sim, job folder)."""
+    """The dINT4 MAC's gate-level simulation of a synthetic workload: (sim, job folder)."""
     config = DESIGNS["dint4"]
     job = build_root / "power" / "dint4"
     tools = find_tools()
-    trace = config.gemm_trace(*make_workload("llm", 4, 16, 2, config.weight, 0))
+    trace = config.gemm_trace(*make_workload("synthetic", 4, 16, 2, config.weight, 0))
     sim = simulate(trace, config.name, job / "netlist.v", TECHNOLOGIES["osu018"].cells_verilog,
                    job / "gatesim", tools.iverilog, tools.vvp)
     cycles = sim.activity.cycles
@@ -160,13 +160,13 @@ def test_agrees_with_opensta_where_it_honours_measured_activity(opensta_runs: di
     netlist = opensta_runs["dint4"][0]
     module = json.loads((job / "netlist.json").read_text())["modules"][config.name]
     sta = run_sta(tools.sta, TECHNOLOGIES["osu018"].liberty, job / "netlist.v", config.name,
-                  CLOCK_NS, job, {"llm": pin_activities(module, sim.activity)},
+                  CLOCK_NS, job, {"synthetic": pin_activities(module, sim.activity)},
                   per_instance=True)
     library = read_liberty(TECHNOLOGIES["osu018"].liberty)
     ours = compute_power(netlist, library, activity)
     flops = [i for i, cell in ours.cells.items() if library.cell(cell).sequential]
     assert len(flops) > 20
-    theirs = sum(sta.instances["llm"][i].switching_mw for i in flops)
+    theirs = sum(sta.instances["synthetic"][i].switching_mw for i in flops)
     mine = sum(ours.instances[i].switching_mw for i in flops)
     assert mine == pytest.approx(theirs, rel=0.03)
     assert mine > 0

@@ -195,17 +195,17 @@ def test_paper_table_sets_claims_beside_measurements(quick: dict) -> None:
     data = quick["json"]
     paper, measured = rows[0], rows[1:]
     assert paper["Area ratio (×)"] == f"{data['paper']['area_ratio']:.2f}"
-    assert paper["Power ratio (×, llm)"] == f"{data['paper']['power_ratio']:.2f}"
+    assert paper["Power ratio (×, minilm)"] == f"{data['paper']['power_ratio']:.2f}"
     assert len(measured) == len(data["headline"]["rows"]) == 2  # the MAC and the 2x2 array
     designs = {d["name"]: d for d in data["designs"]}
     for row, head in zip(measured, data["headline"]["rows"]):
         dint4, int8 = designs[head["design"]], designs[head["baseline"]]
         assert row["Accumulator bits (dINT4 vs INT8)"] == f"{dint4['acc_bits']} vs {int8['acc_bits']}"
         area = int8["result"]["area"]["total_um2"] / dint4["result"]["area"]["total_um2"]
-        power = (int8["result"]["power"]["workloads"]["llm"]["total_mw"]
-                 / dint4["result"]["power"]["workloads"]["llm"]["total_mw"])
+        power = (int8["result"]["power"]["workloads"]["minilm"]["total_mw"]
+                 / dint4["result"]["power"]["workloads"]["minilm"]["total_mw"])
         assert close_to_display(row["Area ratio (×)"], area)
-        assert close_to_display(row["Power ratio (×, llm)"], power)
+        assert close_to_display(row["Power ratio (×, minilm)"], power)
 
 
 def test_derived_metrics_follow_documented_formulas(quick: dict) -> None:
@@ -273,8 +273,10 @@ def test_second_run_is_served_from_cache(quick: dict, calls: list[str]) -> None:
     again = rep.report(quick["study"], quick["out"].parent / "again", cache_dir=quick["cache"],
                        progress=lines.append)
     assert calls == []
-    assert sum("cached" in line for line in lines) == len(quick["study"].configs)
+    assert sum("cached" in line for line in lines) == len(quick["study"].configs) + 1
+    assert any("cached   accuracy study" in line for line in lines)
     assert [d["result"] for d in again["designs"]] == [d["result"] for d in quick["json"]["designs"]]
+    assert again["accuracy"] == quick["json"]["accuracy"]
 
 
 def test_changed_clock_recomputes(quick: dict, calls: list[str]) -> None:
@@ -356,3 +358,28 @@ def test_cli_defaults_resolve_against_the_current_folder(tmp_path: Path,
 def test_committed_reports_carry_the_marker() -> None:
     """``make report`` replaces the repository's reports/ only because it holds the marker."""
     assert (Path(__file__).resolve().parents[2] / "reports" / MARKER).is_file()
+
+
+def test_workload_statistics_table_follows_json(quick: dict) -> None:
+    rows = parse_tables(quick["md"])["Workload statistics"]
+    stats = quick["json"]["workload_stats"]
+    assert {(r["Workload"], r["Weight format"]) for r in rows} == {
+        (w, f) for w, by_format in stats.items() for f in by_format}
+    for row in rows:
+        s = stats[row["Workload"]][row["Weight format"]]
+        assert close_to_display(row["w zero share"], s["w_zero_share"])
+        assert close_to_display(row["x toggle rate"], s["x_toggle_rate"])
+    assert stats["zeros"]["dint4"]["w_toggle_rate"] == 0.0
+    assert stats["minilm"]["dint4"]["w_special_share"] > 0
+
+
+def test_accuracy_section_shows_the_study_and_the_pareto_plot(quick: dict) -> None:
+    rows = parse_tables(quick["md"])["Accuracy vs hardware cost"]
+    accuracy = quick["json"]["accuracy"]
+    assert [r["Weight format"] for r in rows] == list(accuracy["formats"]) == [
+        "int8", "int4", "dint4"]
+    for row in rows:
+        e2e = accuracy["formats"][row["Weight format"]]["end_to_end"]["w_a8"]
+        assert close_to_display(row["Cosine W+A8 (mean)"], e2e["cosine_mean"])
+    assert "](accuracy_vs_energy.png)" in quick["md"].split("## Accuracy vs hardware cost")[1]
+    assert (quick["out"] / "accuracy_vs_energy.png").stat().st_size > 10_000

@@ -14,7 +14,7 @@ from flow import cache
 from flow.report import make_study, parse_designs, parse_sizes
 from golden.mac import MACConfig
 
-KEY_INPUTS = {"library_digest": "lib", "clock_ns": 10.0, "workloads": ("llm", "zeros"),
+KEY_INPUTS = {"library_digest": "lib", "clock_ns": 10.0, "workloads": ("minilm", "zeros"),
               "seed": 0, "tools": {"yosys": "0.1", "sta": "2.0"}, "flow_version": "abc"}
 PARAMS = {"kind": "mac", "weight": "dint4", "act_bits": 8, "acc_bits": 24}
 
@@ -26,7 +26,8 @@ def test_default_study_is_the_issue_comparison() -> None:
     sizes = sorted({(c.rows, c.cols) for c in study.configs if c.kind == "systolic"})
     assert sizes == [(4, 4), (8, 8), (16, 16)]
     assert len(names) == len(set(names)) == 12
-    assert study.workloads == ("llm", "uniform", "zeros") and study.headline_workload == "llm"
+    assert study.workloads == ("minilm", "synthetic", "uniform", "zeros")
+    assert study.headline_workload == "minilm"
     assert study.clock_ns == 10.0 and study.seed == 0
 
 
@@ -74,7 +75,7 @@ def test_bad_designs_and_sizes_are_named() -> None:
 def test_cache_key_covers_every_input() -> None:
     base = cache.cache_key(PARAMS, **KEY_INPUTS)
     assert base == cache.cache_key(dict(reversed(PARAMS.items())), **KEY_INPUTS)
-    changes = {"library_digest": "lib2", "clock_ns": 20.0, "workloads": ("llm",), "seed": 1,
+    changes = {"library_digest": "lib2", "clock_ns": 20.0, "workloads": ("minilm",), "seed": 1,
                "tools": {"yosys": "0.2", "sta": "2.0"}, "flow_version": "abd"}
     keys = {cache.cache_key({**PARAMS, "acc_bits": 25}, **KEY_INPUTS)}
     keys |= {cache.cache_key(PARAMS, **{**KEY_INPUTS, name: value})

@@ -26,7 +26,7 @@ def flow(build_root: Path) -> dict:
     synth = synthesize(job / f"{config.name}.v", config.name, DEFAULT_LIBERTY, job, tools.yosys)
     module = flat_module(synth, config.name)
     activities = {}
-    for name in ("uniform", "llm", "zeros"):
+    for name in ("uniform", "synthetic", "zeros"):
         trace = config.gemm_trace(*make_workload(name, 4, 32, 2, config.weight, seed=2))
         sim = simulate(trace, config.name, synth.netlist, DEFAULT_CELLS_VERILOG,
                        job / f"sim_{name}", tools.iverilog, tools.vvp)
@@ -60,7 +60,7 @@ def test_timing_is_consistent(flow: dict) -> None:
 def test_activity_is_per_clock_period(flow: dict) -> None:
     """The same transitions per cycle at twice the period: half the dynamic power."""
     fast, slow = _run(flow, 10.0, "p10"), _run(flow, 20.0, "p20")
-    for name in ("uniform", "llm"):
+    for name in ("uniform", "synthetic"):
         assert _dynamic(slow.workloads[name]) == pytest.approx(
             _dynamic(fast.workloads[name]) / 2, rel=0.02)
     assert slow.vectorless.leakage_mw == pytest.approx(fast.vectorless.leakage_mw)

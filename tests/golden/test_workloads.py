@@ -1,4 +1,4 @@
-"""golden.workloads: shapes, code ranges, seeded determinism, and the LLM-like statistics."""
+"""golden.workloads: shapes, code ranges, seeded determinism, real and synthetic statistics."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from golden.formats import DINT4, INT4, INT8
-from golden.workloads import (LLM_OUTLIER_GAIN, WORKLOADS, llm_outlier_channels,
-                              make_workload)
+from golden.workloads import (SYNTHETIC_OUTLIER_GAIN, WORKLOADS, code_statistics, make_workload,
+                              real_tile, synthetic_outlier_channels, toggle_rate)
 
 
 @pytest.mark.parametrize("name", WORKLOADS)
@@ -38,32 +38,33 @@ def test_uniform_reaches_every_code() -> None:
     assert a.min() == -128 and a.max() == 127
 
 
-def test_llm_activations_have_outlier_channels() -> None:
+def test_synthetic_activations_have_outlier_channels() -> None:
     k = 128
-    a, _ = make_workload("llm", 64, k, 4, INT8, seed=3)
+    a, _ = make_workload("synthetic", 64, k, 4, INT8, seed=3)
     channel_size = np.abs(a).mean(axis=0)
-    count = llm_outlier_channels(k)
+    count = synthetic_outlier_channels(k)
     ordered = np.sort(channel_size)
     typical = np.median(channel_size)
-    assert np.all(ordered[-count:] > LLM_OUTLIER_GAIN / 4 * typical)
-    assert np.all(ordered[:-count] < LLM_OUTLIER_GAIN / 4 * typical)
+    assert np.all(ordered[-count:] > SYNTHETIC_OUTLIER_GAIN / 4 * typical)
+    assert np.all(ordered[:-count] < SYNTHETIC_OUTLIER_GAIN / 4 * typical)
     assert np.abs(a).max(axis=1).min() >= 100, "per-token scaling puts each token's max near 127"
 
 
-def test_llm_dint4_weights_use_the_special_codes() -> None:
-    _, w = make_workload("llm", 4, 256, 8, DINT4, seed=0)
+def test_synthetic_dint4_weights_use_the_special_codes() -> None:
+    _, w = make_workload("synthetic", 4, 256, 8, DINT4, seed=0)
     special = np.isin(w, list(DINT4.special_codes))
     assert special.any(axis=0).all(), "every output channel uses +-1/2"
     assert (w == 0).mean() < 0.5
 
 
-def test_llm_weights_concentrate_near_zero() -> None:
-    _, w = make_workload("llm", 4, 512, 8, INT4, seed=0)
+def test_synthetic_weights_concentrate_near_zero() -> None:
+    _, w = make_workload("synthetic", 4, 512, 8, INT4, seed=0)
     assert np.mean(np.abs(w) <= 2) > 0.6, "the Laplacian tails set the scale"
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"name": "gaussian"}, r"^workload must be one of \['uniform', 'llm', 'zeros'\], not 'gaussian'$"),
+    ({"name": "gaussian"}, r"^workload must be one of \['minilm', 'synthetic', 'uniform', 'zeros'\], "
+                         r"not 'gaussian'$"),
     ({"m": 0}, r"^m must be a positive integer, not 0$"),
     ({"k": 2.5}, r"^k must be a positive integer, not 2.5$"),
     ({"n": True}, r"^n must be a positive integer, not True$"),
@@ -71,14 +72,73 @@ def test_llm_weights_concentrate_near_zero() -> None:
     ({"seed": -1}, r"^seed must be a non-negative integer, not -1$"),
 ])
 def test_bad_arguments_name_the_parameter(kwargs: dict, message: str) -> None:
-    args = {"name": "llm", "m": 2, "k": 8, "n": 2, "weight": DINT4, "seed": 0, **kwargs}
+    args = {"name": "synthetic", "m": 2, "k": 8, "n": 2, "weight": DINT4, "seed": 0, **kwargs}
     with pytest.raises(ValueError, match=message):
         make_workload(**args)
 
 
 def test_weight_may_be_a_format_name() -> None:
-    assert all(np.array_equal(a, b) for a, b in zip(make_workload("llm", 2, 8, 2, "dint4", 1),
-                                                    make_workload("llm", 2, 8, 2, DINT4, 1)))
+    assert all(np.array_equal(a, b) for a, b in zip(make_workload("synthetic", 2, 8, 2, "dint4", 1),
+                                                    make_workload("synthetic", 2, 8, 2, DINT4, 1)))
     with pytest.raises(TypeError, match=r"^weight must be a Format or a format name such as "
                                         r"'dint4', not 4$"):
-        make_workload("llm", 2, 8, 2, 4, 1)
+        make_workload("synthetic", 2, 8, 2, 4, 1)
+
+
+def test_real_tile_is_a_window_of_the_layer_quantized_whole() -> None:
+    """Codes are those of the whole layer quantized as in inference (per token, per channel),
+    cut to the tile afterwards: the tile keeps the layer's real scales."""
+    from golden.quantize import quantize_activations, quantize_weights
+
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((12, 40)), rng.laplace(size=(40, 6))
+    all_a = quantize_activations(x, "token").codes
+    all_w = quantize_weights(w, DINT4, "channel").codes
+    for seed in range(5):
+        a, wt = real_tile({"only": (x, w)}, 4, 16, 3, DINT4, np.random.default_rng(seed))
+        windows = [(t, k, n) for t in range(9) for k in range(25) for n in range(4)
+                   if np.array_equal(all_a[t:t + 4, k:k + 16], a)
+                   and np.array_equal(all_w[k:k + 16, n:n + 3], wt)]
+        assert windows, f"seed {seed}: the tile is no window of the quantized layer"
+
+
+def test_minilm_tiles_come_from_the_real_layers() -> None:
+    from models.minilm import layer_operands
+
+    layers = layer_operands()
+    assert len(layers) == 36
+    a, w = make_workload("minilm", 8, 64, 2, INT8, seed=0)
+    assert np.abs(a).max(axis=1).min() > 0 and w.any()
+    big = max(x.shape[0] for x, _ in layers.values())
+    with pytest.raises(ValueError, match=r"^m, k, n must fit a real layer"):
+        make_workload("minilm", big + 1, 8, 8, INT8, seed=0)
+
+
+def test_minilm_differs_from_synthetic_as_issue_10_measured() -> None:
+    """Real INT4 weights underflow less than the synthetic ones, and real activations are larger."""
+    real = code_statistics(*make_workload("minilm", 64, 256, 32, INT4, seed=0), INT4)
+    fake = code_statistics(*make_workload("synthetic", 64, 256, 32, INT4, seed=0), INT4)
+    assert real["w_zero_share"] < fake["w_zero_share"]
+    assert real["x_mean_abs"] > fake["x_mean_abs"]
+
+
+def test_real_tile_rejects_a_tile_larger_than_every_layer() -> None:
+    layers = {"a": (np.ones((10, 4)), np.ones((4, 3)))}
+    with pytest.raises(ValueError, match=r"^m, k, n must fit a real layer \(at most 10 x 4 x 3\), "
+                                         r"not 11 x 4 x 3$"):
+        real_tile(layers, 11, 4, 3, INT8, np.random.default_rng(0))
+
+
+def test_toggle_rate_counts_flipped_bits() -> None:
+    assert toggle_rate(np.array([0, -1, 0]), 8) == 1.0
+    assert toggle_rate(np.array([0, 1, 3, 3]), 4) == pytest.approx(2 / 12)
+    assert toggle_rate(np.array([5]), 4) == 0.0
+
+
+def test_code_statistics_of_a_known_stream() -> None:
+    a = np.array([[0, 2]])
+    w = np.array([[7], [0]])  # dINT4 code 7 is +1/2
+    stats = code_statistics(a, w, DINT4)
+    assert stats["x_zero_share"] == 0.5 and stats["w_zero_share"] == 0.5
+    assert stats["w_special_share"] == 0.5
+    assert stats["x_mean_abs"] == 1.0 and stats["w_mean_abs"] == 0.25

@@ -7,8 +7,7 @@ import pytest
 
 from golden.formats import DINT4, INT4, INT8, get_format
 from golden.quantize import quantize_activations, quantize_weights
-from models.accuracy import capture_inputs
-from models.minilm import SENTENCES, load_model
+from models.minilm import SENTENCES, capture_inputs, load_model
 from models.quantized import QuantizedLinears, QuantSpec, quantized_gemm
 
 

@@ -17,7 +17,7 @@ SYNC_ENV = "QMAC_FAKE_SYNC"
 """Folder where concurrent fake evaluations wait for each other (so that they overlap)."""
 
 
-def fake_result(config: Any, *, clock_ns: float = 10.0, workloads: tuple[str, ...] = ("llm",),
+def fake_result(config: Any, *, clock_ns: float = 10.0, workloads: tuple[str, ...] = ("synthetic",),
                 seed: int = 0, total_mw: float = 1.0) -> dict[str, Any]:
     """A ``qmac.result/1`` document for ``config`` whose power is ``total_mw``."""
     power = {"internal_mw": total_mw / 2, "switching_mw": total_mw / 2, "leakage_mw": 0.0,
@@ -48,7 +48,7 @@ def fake_result(config: Any, *, clock_ns: float = 10.0, workloads: tuple[str, ..
 
 
 def fake_evaluate(config: Any, *, out_dir: Path, clock_ns: float = 10.0,
-                  workloads: tuple[str, ...] = ("llm",), seed: int = 0, **_: Any) -> dict:
+                  workloads: tuple[str, ...] = ("synthetic",), seed: int = 0, **_: Any) -> dict:
     folder = Path(out_dir) / config.name
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "toggles.txt", "a") as handle:
