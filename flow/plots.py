@@ -160,8 +160,9 @@ def _area_vs_energy(summary: dict, path: Path) -> None:
 
 
 def _accuracy_vs_energy(summary: dict, path: Path) -> None:
-    """Energy per MAC on the headline workload vs end-to-end cosine; Pareto-optimal designs
-    (no other design both cheaper and more accurate) joined by a line."""
+    """Energy per MAC on the headline workload vs end-to-end cosine. Within each level (the MAC,
+    each array size: the designs that are alternatives to each other) the Pareto-optimal ones,
+    which no other design beats on both energy and accuracy, are joined by a dashed line."""
     headline = summary["headline_workload"]
     cosine = {f: r["end_to_end"]["w_a8"]["cosine_mean"]
               for f, r in summary["accuracy"]["formats"].items()}
@@ -175,14 +176,18 @@ def _accuracy_vs_energy(summary: dict, path: Path) -> None:
                    s=60)
         ax.annotate(d["label"], (energy, cos), textcoords="offset points", xytext=(5, 4),
                     fontsize="x-small")
-    front = [(e, c) for e, c, _ in sorted(points, key=lambda p: (p[0], -p[1]))]
-    best, pareto = -1.0, []
-    for energy, cos in front:
-        if cos > best:
-            pareto.append((energy, cos))
-            best = cos
-    ax.plot(*zip(*pareto), color="gray", ls="--", lw=1, label="Pareto front")
+    for level, marker in markers.items():
+        best, pareto = -1.0, []
+        for energy, cos, d in sorted(points, key=lambda p: (p[0], -p[1])):
+            if _level(d) == level and cos > best:
+                pareto.append((energy, cos))
+                best = cos
+        if pareto:
+            ax.plot(*zip(*pareto), color="gray", ls="--", lw=1, marker=marker, mfc="none",
+                    label=f"Pareto front, {level}")
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_xlabel(f"energy per MAC, {headline} workload (pJ, log scale)")
     ax.set_ylabel("end-to-end embedding cosine to FP32 (W+A8, mean)")
     ax.set_title("Accuracy vs energy per MAC (upper left is better)")

@@ -73,6 +73,7 @@ class QuantizedLinears:
                                                self.spec.group_size)
                         for name, (w, _) in self.model.linears.items()}
         self._dequantized: dict[str, np.ndarray] = {}
+        self._last_input: tuple[np.ndarray, Quantized] | None = None
 
     def dequantized(self, name: str) -> np.ndarray:
         """The quantized weights of layer ``name`` as float32 values (K x N)."""
@@ -86,7 +87,13 @@ class QuantizedLinears:
 
     def __call__(self, name: str, x: np.ndarray) -> np.ndarray:
         bias = self.model.linears[name][1]
-        product = quantized_gemm(quantize_activations(x, "token"), self.weights[name],
-                                 np.float32)
+        product = quantized_gemm(self._activations(x), self.weights[name], np.float32)
         product += bias
         return product
+
+    def _activations(self, x: np.ndarray) -> Quantized:
+        """INT8 codes of ``x``, quantized once when consecutive layers share their input (query,
+        key and value read the same hidden states, as one quantizer feeds all three in hardware)."""
+        if self._last_input is None or self._last_input[0] is not x:
+            self._last_input = (x, quantize_activations(x, "token"))
+        return self._last_input[1]
