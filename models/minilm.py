@@ -86,7 +86,8 @@ def gelu(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Tokens:
-    """Token ids of several sentences stacked into one vector; sentence s is ``ids[starts[s]:ends[s]]``."""
+    """Token ids of several sentences stacked into one vector; sentence s is
+    ``ids[starts[s]:starts[s] + lengths[s]]``."""
 
     ids: np.ndarray
     starts: np.ndarray
