@@ -40,7 +40,8 @@ LINEAR_KINDS = {
 """qmac's short name of each linear layer of an encoder layer -> its name in the checkpoint."""
 
 Linear = Callable[[str, np.ndarray], np.ndarray]
-"""``linear(layer_name, x)``: the T x N output (bias included) of the named layer for T x K ``x``."""
+"""``linear(layer_name, x)``: the T x N output (bias included) of the named layer for T x K
+``x``."""
 
 
 def _read_sentences() -> tuple[str, ...]:
@@ -49,7 +50,8 @@ def _read_sentences() -> tuple[str, ...]:
 
 
 SENTENCES = _read_sentences()
-"""The project's fixed sentence set (``models/sentences.txt``, written for qmac; docs/accuracy.md)."""
+"""The project's fixed sentence set (``models/sentences.txt``, written for qmac; see
+docs/accuracy.md)."""
 
 
 def model_dir() -> Path:

@@ -63,8 +63,8 @@ def test_synthetic_weights_concentrate_near_zero() -> None:
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"name": "gaussian"}, r"^workload must be one of \['minilm', 'synthetic', 'uniform', 'zeros'\], "
-                         r"not 'gaussian'$"),
+    ({"name": "gaussian"},
+     r"^workload must be one of \['minilm', 'synthetic', 'uniform', 'zeros'\], not 'gaussian'$"),
     ({"m": 0}, r"^m must be a positive integer, not 0$"),
     ({"k": 2.5}, r"^k must be a positive integer, not 2.5$"),
     ({"n": True}, r"^n must be a positive integer, not True$"),

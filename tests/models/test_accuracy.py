@@ -11,7 +11,8 @@ import pytest
 
 import qmac_cli
 from models import accuracy
-from models.accuracy import _end_to_end, accuracy_study, accuracy_table, cached_accuracy_study, sqnr_db
+from models.accuracy import (_end_to_end, accuracy_study, accuracy_table, cached_accuracy_study,
+                             sqnr_db)
 from models.minilm import SENTENCES
 
 FEW = SENTENCES[:4]
@@ -85,7 +86,8 @@ def test_cached_study_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"granularity": "tensor"}, r"^granularity must be one of \['channel', 'group'\], not 'tensor'$"),
+    ({"granularity": "tensor"},
+     r"^granularity must be one of \['channel', 'group'\], not 'tensor'$"),
     ({"formats": "int4"}, r"^formats must be a non-empty list of format names, not 'int4'$"),
     ({"formats": ["fp8"]}, r"^format must be one of int8, int4, dint4, .*not 'fp8'$"),
     ({"granularity": "group", "group_size": 5},

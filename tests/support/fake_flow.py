@@ -17,7 +17,8 @@ SYNC_ENV = "QMAC_FAKE_SYNC"
 """Folder where concurrent fake evaluations wait for each other (so that they overlap)."""
 
 
-def fake_result(config: Any, *, clock_ns: float = 10.0, workloads: tuple[str, ...] = ("synthetic",),
+def fake_result(config: Any, *, clock_ns: float = 10.0,
+                workloads: tuple[str, ...] = ("synthetic",),
                 seed: int = 0, total_mw: float = 1.0) -> dict[str, Any]:
     """A ``qmac.result/1`` document for ``config`` whose power is ``total_mw``."""
     power = {"internal_mw": total_mw / 2, "switching_mw": total_mw / 2, "leakage_mw": 0.0,
