@@ -1,6 +1,6 @@
 """Glitch share of the three MACs: zero-delay toggles vs an SDF-timed simulation (``flow.glitch``).
 
-The same llm workload runs on each MAC's netlist with zero delay and with OpenSTA's SDF; both
+The same synthetic workload runs on each MAC's netlist with zero delay and with OpenSTA's SDF; both
 activities are priced by ``flow.power`` at the design clock, and the glitch share is the timed
 run's extra dynamic power.
 """
@@ -24,7 +24,7 @@ from flow.tech import TECHNOLOGIES
 from flow.tools import find_tools
 
 SHAPE = (4, 32, 2)
-"""256 MACs of the llm workload per design: enough cycles for stable toggle statistics."""
+"""256 MACs of the synthetic workload per design: enough cycles for stable toggle statistics."""
 
 
 def run() -> list[str]:
@@ -40,7 +40,7 @@ def run() -> list[str]:
             manifest = export(config, job)
             synth = synthesize(job / manifest["verilog"], config.name, tech.liberty, job,
                                tools.yosys)
-            trace = config.gemm_trace(*make_workload("llm", *SHAPE, config.weight, 0))
+            trace = config.gemm_trace(*make_workload("synthetic", *SHAPE, config.weight, 0))
             zero = simulate(trace, config.name, synth.netlist, tech.cells_verilog, job / "zero",
                             tools.iverilog, tools.vvp)
             timed = timed_activity(trace, config.name, synth.netlist, tech.liberty,
