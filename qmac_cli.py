@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 
-_AREAS = ("golden.cli", "hw.cli", "sim.cli", "flow.cli")
+_AREAS = ("golden.cli", "hw.cli", "sim.cli", "flow.cli", "formal.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

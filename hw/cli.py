@@ -49,9 +49,11 @@ CONFIG_FROM_ARGS: dict[str, Callable[[argparse.Namespace], Any]] = {
 """``--design`` -> config from the parsed options; other design kinds add their entry here."""
 
 
-def add_design_options(parser: argparse.ArgumentParser) -> None:
-    """The options every design shares (kinds with more parameters add their own)."""
-    parser.add_argument("--design", default="mac", choices=sorted(BUILDERS),
+def add_design_options(parser: argparse.ArgumentParser,
+                       designs: tuple[str, ...] = tuple(sorted(BUILDERS))) -> None:
+    """The options every design shares (kinds with more parameters add their own); ``designs``
+    are the ``--design`` choices (``qmac prove`` adds the array's processing element)."""
+    parser.add_argument("--design", default="mac", choices=designs,
                         help="design kind (default: mac)")
     parser.add_argument("--weight", default="dint4",
                         help="weight format: int8, int4, dint4, intB, dintB[fF] (default: dint4)")
