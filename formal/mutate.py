@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from flow.process import run_tool
 from flow.tools import find_tools
-from formal.prove import StateMismatch, miter_script, run_yosys
+from formal.prove import StateMismatch, miter_script, run_yosys, sequential_script
 from golden.checks import check_int
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
@@ -122,11 +122,9 @@ def classify(reference: Path, mutant: Path, top: str, job_dir: Path,
         proven = False
     if proven:
         return "equivalent", "next-state functions equal in every state"
-    script = "\n".join([*_read_side(reference.name, top, "gold"), "design -stash gold",
-                        *_read_side(mutant.name, top, "gate"), "design -copy-from gold -as gold gold",
-                        "miter -equiv -flatten -make_assert gold gate miter", "hierarchy -top miter",
-                        f"sat -tempinduct -prove-asserts -set-init-zero -maxsteps {max_steps} "
-                        "-show-inputs miter", ""])
+    script = sequential_script((reference.name, top), (mutant.name, top),
+                               f"sat -tempinduct -prove-asserts -set-init-zero "
+                               f"-maxsteps {max_steps} -show-inputs miter")
     (job_dir / "seq.ys").write_text(script)
     done = run_tool([*find_tools().yosys, "-l", "seq.log", "seq.ys"], cwd=job_dir,
                     timeout=YOSYS_TIMEOUT_S)
@@ -167,8 +165,10 @@ def campaign(config: MACConfig | SystolicConfig, out_dir: Path, *, n: int, seed:
              progress: Callable[[str], None] = print) -> Campaign:
     """Generate ``n`` mutants of ``config``'s design and run each (``jobs`` in parallel, default
     one per core), printing a progress line per mutant (index, verdict, elapsed, ETA)."""
+    check_int("n", n, 1)
+    check_int("seed", seed, 0)
     check_sim(sim)
-    jobs = os.cpu_count() or 1 if jobs is None else jobs
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
     check_int("jobs", jobs, 1)
     out_dir = Path(out_dir).resolve() / config.name
     original = out_dir / export(config, out_dir)["verilog"]
@@ -199,11 +199,6 @@ def _max_steps(config: Any) -> int:
     if config.kind == "mac":
         return 2 * config.latency + 4
     return 2 * config.rows + config.cols + config.latency + 2
-
-
-def _read_side(verilog_file: str, top: str, name: str) -> list[str]:
-    return [f"read_verilog {verilog_file}", f"hierarchy -top {top}", f"rename {top} {name}",
-            "proc", "flatten", "memory", "opt_clean"]
 
 
 def _local_copy(verilog: Path, job_dir: Path) -> Path:

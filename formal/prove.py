@@ -28,12 +28,14 @@ from hw.build import build
 from hw.export import write_atomic
 from hw.product import ScaledProduct
 from hw.systolic import PE
-from formal.spec import mac_spec, pe_spec
+from formal.spec import array_spec, mac_spec, pe_spec
 
-__all__ = ["DESIGNS", "StateMismatch", "Proof", "prove", "miter_script", "design_verilog", "run_yosys"]
+__all__ = ["DESIGNS", "StateMismatch", "Proof", "prove", "bmc_depth", "miter_script",
+           "sequential_script", "design_verilog", "run_yosys"]
 
-DESIGNS = ("mac", "pe")
-"""What ``prove`` can prove: the MAC unit and the systolic array's processing element."""
+DESIGNS = ("mac", "pe", "systolic")
+"""What ``prove`` checks: the MAC unit and the array's processing element (proofs over every
+state), and the whole systolic array (bounded model check from reset)."""
 
 PROOF_TIMEOUT_S = 1800.0
 _GOLD, _GATE = "gold", "gate"
@@ -66,44 +68,73 @@ class Proof:
 
 
 def design_verilog(design: str, config: Any, component: wiring.Component | None = None) -> str:
-    """The generated Verilog of ``design`` (``component`` replaces the generator's, for mutants)."""
-    if design == "mac":
-        component = build(config) if component is None else component
-    else:
-        component = PE(config, ScaledProduct(config.weight)) if component is None else component
+    """The generated Verilog of ``design`` as module ``dut`` (``component`` replaces the
+    generator's, for the mutation tests)."""
+    if component is None:
+        component = PE(config, ScaledProduct(config.weight)) if design == "pe" else build(config)
     return verilog.convert(component, name="dut", emit_src=False)
+
+
+def bmc_depth(config: SystolicConfig) -> int:
+    """Cycles the array's bounded check covers from reset: two bank fills and a row through the
+    array (2R + C), plus the skew/deskew latency R + C, so a row that multiplied with the second
+    bank reaches ``y`` inside the bound."""
+    return 2 * config.rows + config.cols + config.latency
 
 
 def prove(design: str, config: MACConfig | SystolicConfig, job_dir: Path, *,
           component: wiring.Component | None = None,
           timeout: float = PROOF_TIMEOUT_S) -> Proof:
-    """Prove ``design`` (``"mac"``: a ``MACConfig``; ``"pe"``: a ``SystolicConfig``'s PE) equal
-    to the golden reference. ``component`` replaces the generated one (the mutation tests)."""
+    """Check ``design`` against its golden reference (``formal.spec``).
+
+    ``"mac"`` (a ``MACConfig``) and ``"pe"`` (a ``SystolicConfig``'s PE): next-state functions
+    equal for every input and register value. ``"systolic"``: outputs equal in every cycle of
+    every input sequence of ``bmc_depth`` cycles from reset (``rst`` held low). ``component``
+    replaces the generated design (the mutation tests).
+    """
     if design not in DESIGNS:
         raise ValueError(f"design must be one of {list(DESIGNS)}, not {design!r}")
     expected = MACConfig if design == "mac" else SystolicConfig
     if not isinstance(config, expected):
         raise TypeError(f"config must be a {expected.__name__} for design {design}, "
                         f"not {type(config).__name__}")
-    spec = mac_spec(config, "spec") if design == "mac" else pe_spec(config, "spec")
+    spec = {"mac": mac_spec, "pe": pe_spec, "systolic": array_spec}[design](config, "spec")
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(job_dir / "spec.v", spec)
     write_atomic(job_dir / "dut.v", design_verilog(design, config, component))
-    name = config.name if design == "mac" else f"pe_{config.weight.name}_x_int{config.act_bits}" \
-                                               f"_psum{config.psum_bits}"
+    sides = ("spec.v", "spec"), ("dut.v", "dut")
+    if design == "systolic":
+        depth = bmc_depth(config)
+        name = f"{config.name} ({depth} cycles from reset)"
+        # Base case only: an incremental BMC, one time step added to the solver at a time.
+        script = sequential_script(*sides, f"sat -tempinduct -tempinduct-baseonly -maxsteps "
+                                           f"{depth} -verify -prove-asserts -set-init-zero "
+                                           f"-set in_rst 0 -show-inputs miter")
+    else:
+        name = config.name if design == "mac" else \
+            f"pe_{config.weight.name}_x_int{config.act_bits}_psum{config.psum_bits}"
+        script = miter_script(*sides)
     started = time.perf_counter()
-    proven, log, shown = run_yosys(miter_script(("spec.v", "spec"), ("dut.v", "dut")), job_dir,
-                                   "prove", timeout)
+    proven, log, shown = run_yosys(script, job_dir, "prove", timeout)
     return Proof(design, name, proven, time.perf_counter() - started, log, shown)
+
+
+def sequential_script(gold: tuple[str, str], gate: tuple[str, str], sat: str) -> str:
+    """Yosys script: the two designs (Verilog file, top module) with their registers, their
+    outputs compared in every cycle by a miter, checked by the ``sat`` command given."""
+    return "\n".join([
+        *_prepare(*gold, _GOLD), f"design -stash {_GOLD}", *_prepare(*gate, _GATE),
+        f"design -copy-from {_GOLD} -as {_GOLD} {_GOLD}",
+        f"miter -equiv -flatten -make_assert {_GOLD} {_GATE} miter", "hierarchy -top miter",
+        sat, ""])
 
 
 def miter_script(gold: tuple[str, str], gate: tuple[str, str]) -> str:
     """Yosys script: combinational miter of two designs' next-state functions, SAT-proved.
 
     ``gold`` and ``gate`` are (Verilog file, top module). ``expose -evert-dff`` only acts on the
-    design's top module, so each side is prepared alone and stashed; ``proc -norom`` keeps the
-    spec's case table as logic the SAT solver reads.
+    design's top module, so each side is prepared alone and stashed.
     """
     return "\n".join([
         *_cut_open(*gold, _GOLD),
@@ -117,21 +148,19 @@ def miter_script(gold: tuple[str, str], gate: tuple[str, str]) -> str:
     ])
 
 
+def _prepare(verilog_file: str, top: str, name: str) -> list[str]:
+    """Read one side as flat logic and flip-flops, renamed ``name``; ``proc -norom`` keeps the
+    spec's case tables as logic the SAT solver reads, ``memory`` turns memories into registers."""
+    return [f"read_verilog {verilog_file}", f"hierarchy -top {top}",
+            *([f"rename {top} {name}"] if top != name else []),
+            "proc -norom", "flatten", "memory", "opt_clean"]
+
+
 def _cut_open(verilog_file: str, top: str, name: str) -> list[str]:
-    """Read one side, flatten it and turn every flip-flop into a free input and a next-state
-    output (``<reg>.q``, ``<reg>.d``); fail if any state element is left."""
-    return [
-        f"read_verilog {verilog_file}",
-        f"hierarchy -top {top}",
-        *([f"rename {top} {name}"] if top != name else []),
-        "proc -norom",
-        "flatten",
-        "memory",
-        "opt_clean",
-        "expose -evert-dff t:$dff t:$adff",
-        "opt_clean",
-        f"select -assert-none {_STATE_CELLS}",
-    ]
+    """One side with every flip-flop turned into a free input and a next-state output
+    (``<reg>.q``, ``<reg>.d``); fail if any state element is left."""
+    return [*_prepare(verilog_file, top, name), "expose -evert-dff t:$dff t:$adff", "opt_clean",
+            f"select -assert-none {_STATE_CELLS}"]
 
 
 def run_yosys(script: str, job_dir: Path, stem: str,
