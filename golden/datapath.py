@@ -1,12 +1,83 @@
-"""The weight x activation -> accumulator parameters every qmac design config holds."""
+"""The weight x activation -> accumulator parameters every qmac design config holds, and the
+registry of product datapaths: the ways hardware may build the scaled product of dINT codes.
+
+Every product datapath computes the same exact product; they differ in how the two special codes
+(scaled value ``+-2**k``) are served, which is a hardware cost question (docs/hardware.md). Each
+record's ``model`` is the NumPy counterpart of its hardware decomposition: it returns the
+``product_bits`` word the hardware forms and the carry it feeds into the following adder, whose
+sum is the product (the golden tests check this for every code pair).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
 
 from golden.arith import Overflow, check_acc_bits, default_acc_bits, product_bits
 from golden.checks import check_int
 from golden.formats import Format, as_format, int_format
 
-__all__ = ["Datapath"]
+__all__ = ["Datapath", "ProductDatapath", "PRODUCT_DATAPATHS", "DEFAULT_PRODUCT"]
+
+ProductModel = Callable[[Format, np.ndarray, np.ndarray], "tuple[np.ndarray, np.ndarray]"]
+
+
+@dataclass(frozen=True)
+class ProductDatapath:
+    """One way to build ``(2**f * w) * x``: its name, what it does, and its golden model."""
+
+    name: str
+    description: str
+    model: ProductModel
+
+
+def _specials(weight: Format, w: np.ndarray) -> list[tuple[np.ndarray, int, int]]:
+    """``(is_code, sign, k)`` of each special code: the mask of ``w`` equal to it, the sign and
+    the exponent of its scaled value ``sign * 2**k``."""
+    return [(w == code, 1 if scaled > 0 else -1, abs(scaled).bit_length() - 1)
+            for code, scaled in weight.special_codes.items()]
+
+
+def _select(weight: Format, w: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    word = (w * x) << weight.shift
+    for is_code, sign, k in _specials(weight, w):
+        word = np.where(is_code, sign * (x << k), word)
+    return word, np.zeros_like(word)
+
+
+def _mmux(weight: Format, w: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    operand = w
+    for is_code, sign, _ in _specials(weight, w):
+        operand = np.where(is_code, sign, operand)
+    p = operand * x
+    word = p << weight.shift
+    for is_code, _, k in _specials(weight, w):
+        word = np.where(is_code, p << k, word)
+    return word, np.zeros_like(word)
+
+
+def _cin(weight: Format, w: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    word = (w * x) << weight.shift
+    carry = np.zeros_like(word)
+    for is_code, sign, k in _specials(weight, w):
+        word = np.where(is_code, (x << k) if sign > 0 else ~(x << k), word)
+        carry = np.where(is_code & (sign < 0), 1, carry)
+    return word, carry
+
+
+PRODUCT_DATAPATHS: dict[str, ProductDatapath] = {p.name: p for p in (
+    ProductDatapath("select", "one multiplier for the regular codes; per special code the "
+                    "shifted activation or its negation, chosen by a mux on w == code", _select),
+    ProductDatapath("mmux", "the special codes feed +-1 to the one multiplier in place of the "
+                    "code; one mux chooses p << f (regular) or p << k (special): no negation",
+                    _mmux),
+    ProductDatapath("cin", "negative specials give ~(x << k) and a carry into the following "
+                    "adder (-v = ~v + 1), so no negation adder", _cin),
+)}
+DEFAULT_PRODUCT = "mmux"
+"""The product datapath of every design unless its config names another (docs/hardware.md)."""
 
 
 class Datapath:
@@ -17,10 +88,15 @@ class Datapath:
     act_bits: int
     acc_bits: int | None
     overflow: Overflow
+    product: str
 
     def _check_datapath(self) -> None:
         """Format by name, ``act_bits`` in [2, 16], overflow mode by name, ``acc_bits``
-        defaulted to ``default_acc_bits`` and checked against one product."""
+        defaulted to ``default_acc_bits`` and checked against one product, product datapath
+        by name."""
+        if self.product not in PRODUCT_DATAPATHS:
+            raise ValueError(f"product must be one of {sorted(PRODUCT_DATAPATHS)}, "
+                             f"not {self.product!r}")
         object.__setattr__(self, "weight", as_format(self.weight))
         check_int("act_bits", self.act_bits, 2, 16)
         object.__setattr__(self, "overflow", Overflow.parse(self.overflow))
@@ -35,3 +111,8 @@ class Datapath:
     @property
     def product_bits(self) -> int:
         return product_bits(self.weight, self.act)
+
+    @property
+    def product_suffix(self) -> str:
+        """``_<product>`` in design names when the datapath is not the default one."""
+        return "" if self.product == DEFAULT_PRODUCT else f"_{self.product}"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from golden.arith import Overflow, apply_overflow, gemm_operands
-from golden.datapath import Datapath
+from golden.datapath import DEFAULT_PRODUCT, Datapath
 from golden.formats import Format
 from golden.trace import Port, PortTrace, input_arrays
 
@@ -35,6 +35,7 @@ class MACConfig(Datapath):
     acc_bits: int | None = None
     overflow: Overflow = Overflow.WRAP
     pipeline: bool = False
+    product: str = DEFAULT_PRODUCT
 
     kind = "mac"
 
@@ -57,12 +58,12 @@ class MACConfig(Datapath):
     def name(self) -> str:
         pipe = "_pipe" if self.pipeline else ""
         return (f"mac_{self.weight.name}_x_int{self.act_bits}_acc{self.acc_bits}"
-                f"_{self.overflow.value}{pipe}")
+                f"_{self.overflow.value}{pipe}{self.product_suffix}")
 
     def params(self) -> dict:
         return {"kind": self.kind, "weight": self.weight.name, "act_bits": self.act_bits,
                 "acc_bits": self.acc_bits, "overflow": self.overflow.value,
-                "pipeline": self.pipeline}
+                "pipeline": self.pipeline, "product": self.product}
 
     @property
     def ports(self) -> tuple[Port, ...]:

@@ -35,7 +35,7 @@ import numpy as np
 
 from golden.arith import MAX_ACC_BITS, Overflow, apply_overflow, product_range, signed_bits
 from golden.checks import check_int
-from golden.datapath import Datapath
+from golden.datapath import DEFAULT_PRODUCT, Datapath
 from golden.formats import Format
 from golden.tiler import schedule_gemm
 from golden.trace import Port, PortTrace, input_arrays
@@ -68,6 +68,7 @@ class SystolicConfig(Datapath):
     acc_bits: int | None = None
     overflow: Overflow = Overflow.WRAP
     acc_depth: int = 0
+    product: str = DEFAULT_PRODUCT
 
     kind = "systolic"
 
@@ -113,13 +114,15 @@ class SystolicConfig(Datapath):
     def name(self) -> str:
         acc = f"_d{self.acc_depth}" if self.acc_depth else ""
         return (f"systolic_{self.rows}x{self.cols}_{self.weight.name}_x_int{self.act_bits}"
-                f"_psum{self.psum_bits}_acc{self.acc_bits}_{self.overflow.value}{acc}")
+                f"_psum{self.psum_bits}_acc{self.acc_bits}_{self.overflow.value}{acc}"
+                f"{self.product_suffix}")
 
     def params(self) -> dict:
         return {"kind": self.kind, "rows": self.rows, "cols": self.cols,
                 "weight": self.weight.name, "act_bits": self.act_bits,
                 "psum_bits": self.psum_bits, "acc_bits": self.acc_bits,
-                "overflow": self.overflow.value, "acc_depth": self.acc_depth}
+                "overflow": self.overflow.value, "acc_depth": self.acc_depth,
+                "product": self.product}
 
     @property
     def ports(self) -> tuple[Port, ...]:
