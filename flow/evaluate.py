@@ -29,6 +29,7 @@ from flow.gatesim import simulate
 from flow.glitch import timed_activity
 from flow.liberty import read_liberty
 from flow.power import compute_power, read_netlist
+from flow.recipes import DEFAULT_RECIPE, Recipe
 from flow.sta import VECTORLESS_INPUT_ACTIVITY, Power, pin_activities, run_sta
 from flow.synth import PE_INSTANCE, area_report, flat_module, synthesize
 from flow.tools import find_tools, library_files
@@ -72,9 +73,10 @@ def step_timeout_s(config: Any) -> float:
 def evaluate(config: Any, *, liberty: Path | str | None = None,
              cells_verilog: Path | str | None = None, clock_ns: float = DEFAULT_CLOCK_NS,
              workloads: tuple[str, ...] = DEFAULT_WORKLOADS, seed: int = 0,
-             out_dir: Path | str = Path("build/synth"),
+             out_dir: Path | str = Path("build/synth"), recipe: Recipe = DEFAULT_RECIPE,
              progress: Callable[[str], None] = print) -> dict:
-    """Area, timing, vectorless and per-workload power of ``config``'s design; see module doc."""
+    """Area, timing, vectorless and per-workload power of ``config``'s design synthesised with
+    ``recipe`` (``flow.recipes``); see module doc."""
     clock_ns = check_positive("clock_ns", clock_ns, "nanoseconds")
     workloads = tuple(workloads)
     unknown = [w for w in workloads if w not in WORKLOADS]
@@ -96,11 +98,11 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
 
     step("export")
     manifest = export(config, job)
-    step("synth")
+    step("synth", f"[{recipe.name}] ")
     t0 = time.perf_counter()
     timeout = step_timeout_s(config)
     synth = synthesize(job / manifest["verilog"], config.name, liberty, job, tools.yosys,
-                       timeout=timeout)
+                       recipe, timeout=timeout)
     library = read_liberty(liberty)
     area = area_report(synth, config.name, library)
     module = flat_module(synth, config.name)
@@ -163,6 +165,7 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
         "library": {"name": library.name, "liberty": str(liberty),
                     "cells_verilog": str(cells_verilog)},
         "clock_ns": float(clock_ns),
+        "recipe": recipe.record(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "seed": seed,
         "tools": {"qmac": metadata.version("qmac"), **tools.versions(),
