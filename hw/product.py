@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value
+from amaranth.hdl import Const, Module, Mux, Signal, Value, signed
 
 from golden.arith import Overflow, acc_range
 from golden.datapath import PRODUCT_DATAPATHS
@@ -79,26 +79,29 @@ class ScaledProduct:
 
     def __call__(self, m: Module, w: Value, x: Value) -> Product:
         """The product of ``w`` and ``x``; its flags become combinational signals of ``m``."""
-        return getattr(self, f"_{self.product}")(self._specials(m, w), w, x)
+        return getattr(self, f"_{self.product}")(m, self._specials(m, w), w, x)
 
-    def _select(self, specials: list, w: Value, x: Value) -> Product:
+    def _select(self, m: Module, specials: list, w: Value, x: Value) -> Product:
         word = (w * x) << self.weight.shift
         for is_code, sign, k in specials:
             shifted = x << k
             word = Mux(is_code, shifted if sign > 0 else -shifted, word)
         return Product(word, None)
 
-    def _mmux(self, specials: list, w: Value, x: Value) -> Product:
+    def _mmux(self, m: Module, specials: list, w: Value, x: Value) -> Product:
         operand = w
-        shift: Value = Const(self.weight.shift)
+        shifted_by: dict[int, Value] = {}
         for is_code, sign, k in specials:
             operand = Mux(is_code, Const(sign, w.shape()), operand)
-            shift = Mux(is_code, k, shift)
-        # One shift by a selected amount (not a mux of two shifted copies) keeps one reference
-        # to the multiplier, so the netlist holds one multiplier whatever the optimiser does.
-        return Product((operand * x) << shift, None)
+            shifted_by[k] = shifted_by[k] | is_code if k in shifted_by else is_code
+        p = Signal(signed(len(w) + len(x)))
+        m.d.comb += p.eq(operand * x)
+        word = p << self.weight.shift
+        for k, is_special in shifted_by.items():
+            word = Mux(is_special, p << k, word)
+        return Product(word, None)
 
-    def _cin(self, specials: list, w: Value, x: Value) -> Product:
+    def _cin(self, m: Module, specials: list, w: Value, x: Value) -> Product:
         word = (w * x) << self.weight.shift
         carry: Value | None = None
         for is_code, sign, k in specials:
