@@ -78,7 +78,10 @@ class ScaledProduct:
         return specials
 
     def __call__(self, m: Module, w: Value, x: Value) -> Product:
-        """The product of ``w`` and ``x``; its flags become combinational signals of ``m``."""
+        """The product of ``w`` and ``x``; its flags become combinational signals of ``m``.
+        Without special codes every datapath is the plain multiplier."""
+        if not self.weight.special_codes:
+            return Product((w * x) << self.weight.shift, None)
         return getattr(self, f"_{self.product}")(m, self._specials(m, w), w, x)
 
     def _select(self, m: Module, specials: list, w: Value, x: Value) -> Product:
