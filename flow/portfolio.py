@@ -69,9 +69,10 @@ def run_jobs(jobs: list[Job], evaluate: Callable[..., dict], options: dict, *,
     results: list[dict | None] = [None] * len(jobs)
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
         pending: dict[Future, int] = {}
-        for index, job in enumerate(jobs):
-            pending[pool.submit(_run_one, evaluate, job, options)] = index
-            progress(f"{'queued':<9}{job.label} (job {index + 1}/{len(jobs)})")
+        # Largest designs first: a big array started last would leave the other cores idle.
+        for index in sorted(range(len(jobs)), key=lambda i: -jobs[i].config.macs_per_cycle):
+            pending[pool.submit(_run_one, evaluate, jobs[index], options)] = index
+            progress(f"{'queued':<9}{jobs[index].label} (job {index + 1}/{len(jobs)})")
         done = 0
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -49,12 +49,12 @@ def test_formats_bad_name_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_verilog_writes_design_and_manifest(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     args = ["verilog", "--design", "mac", "--weight", "dint4", "--acc-bits", "20", "--saturate",
-            "--pipeline", "-o", str(tmp_path)]
+            "--pipeline", "--product", "cin", "-o", str(tmp_path)]
     assert qmac_cli.main(args) == 0
-    name = "mac_dint4_x_int8_acc20_saturate_pipe"
+    name = "mac_dint4_x_int8_acc20_saturate_pipe_cin"
     manifest = json.loads((tmp_path / f"{name}.json").read_text())
     assert manifest["params"] == {"kind": "mac", "weight": "dint4", "act_bits": 8, "acc_bits": 20,
-                                  "overflow": "saturate", "pipeline": True}
+                                  "overflow": "saturate", "pipeline": True, "product": "cin"}
     assert manifest["latency"] == 2
     assert f"module {name}(" in (tmp_path / f"{name}.v").read_text()
     assert capsys.readouterr().out.splitlines()[0] == str(tmp_path / f"{name}.v")
