@@ -8,8 +8,9 @@ So the flow treats the recipe as data. One ``Recipe`` record holds what differs 
 golden check and power steps. ``flow.portfolio`` synthesises a design under every recipe and keeps
 the best one.
 
-A user adds a recipe with ``register_recipe(Recipe(...))`` (see docs/flow.md); ``{clock_ps}``
-in ``abc`` is replaced by the study clock period in picoseconds (ABC's delay unit).
+A user adds a recipe with ``register_recipe(Recipe(...))`` (see docs/flow.md). No recipe sets a
+delay target: ``abc -D <clock period>`` gave bit-identical netlists on the MACs (also with ``{D}``
+passed to ``&nf``), so the relaxed recipes relax delay with ``&nf -R`` alone.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Recipe:
 
     ``synth``: extra options of Yosys ``synth`` (e.g. ``-booth``); ``abc``: extra options of
     ``abc -liberty <lib>`` (e.g. ``-script +<ABC commands>``, commas standing for blanks as Yosys
-    documents), where ``{clock_ps}`` stands for the clock period in picoseconds.
+    documents).
     """
 
     name: str
@@ -53,11 +54,8 @@ class Recipe:
     def synth_command(self, top: str) -> str:
         return " ".join(filter(None, ("synth", f"-top {top}", self.synth)))
 
-    def abc_command(self, liberty: str, clock_ns: float | None) -> str:
-        if "{clock_ps}" in self.abc and clock_ns is None:
-            raise ValueError(f"recipe {self.name!r} sets a delay target: give clock_ns")
-        options = self.abc.replace("{clock_ps}", str(round((clock_ns or 0) * 1000)))
-        return " ".join(filter(None, ("abc", f"-liberty {liberty}", options)))
+    def abc_command(self, liberty: str) -> str:
+        return " ".join(filter(None, ("abc", f"-liberty {liberty}", self.abc)))
 
     def record(self) -> dict[str, str]:
         """The result JSON's ``recipe`` section (name and the options that define it)."""
@@ -96,11 +94,11 @@ register_recipe(Recipe(
     "resyn2_dch", "stronger ABC script: resyn2 rewriting, then &dch choices before &nf mapping",
     abc=f"-script +{_PREPARE};{_RESYN2};&get,-n;&dch,-f;&nf;&put"))
 register_recipe(Recipe(
-    "relaxed", "area-relaxed mapping: &nf -R 1000 (delay relaxed in favour of area) under a "
-    "delay target of one clock period", abc=f"-D {{clock_ps}} -script +{_PREPARE};{_RELAXED_MAP}"))
+    "relaxed", "area-relaxed mapping: &nf -R 1000 (delay relaxed in favour of area)",
+    abc=f"-script +{_PREPARE};{_RELAXED_MAP}"))
 register_recipe(Recipe(
     "booth_relaxed", "synth -booth with the area-relaxed &nf -R 1000 mapping", synth="-booth",
-    abc=f"-D {{clock_ps}} -script +{_PREPARE};{_RELAXED_MAP}"))
+    abc=f"-script +{_PREPARE};{_RELAXED_MAP}"))
 
 
 def get_recipe(name: str) -> Recipe:

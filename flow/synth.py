@@ -65,7 +65,7 @@ def synthesize(verilog: Path, top: str, liberty: Path, job_dir: Path, yosys: tup
         f"hierarchy -check -top {top}",
         recipe.synth_command(top),
         f"dfflibmap -liberty {_LIB}",
-        recipe.abc_command(_LIB, None),
+        recipe.abc_command(_LIB),
         "setundef -zero",
         "opt_clean -purge",
         "write_json netlist_hier.json",

@@ -19,16 +19,14 @@ def test_portfolio_has_the_issue_recipes() -> None:
     assert REQUIRED <= set(RECIPES)
     assert DEFAULT_RECIPE is RECIPES["default"]
     assert DEFAULT_RECIPE.synth_command("top") == "synth -top top"
-    assert DEFAULT_RECIPE.abc_command("cells.lib", None) == "abc -liberty cells.lib"
+    assert DEFAULT_RECIPE.abc_command("cells.lib") == "abc -liberty cells.lib"
     assert RECIPES["booth"].synth_command("top") == "synth -top top -booth"
 
 
-def test_delay_target_is_the_clock_period_in_ps() -> None:
-    relaxed = RECIPES["relaxed"]
-    assert relaxed.abc_command("cells.lib", 10.0).startswith("abc -liberty cells.lib -D 10000 ")
-    assert "&nf,-R,1000" in relaxed.abc
-    with pytest.raises(ValueError, match=r"^recipe 'relaxed' sets a delay target: give clock_ns$"):
-        relaxed.abc_command("cells.lib", None)
+def test_relaxed_recipes_map_with_area_relaxed_nf() -> None:
+    for name in ("relaxed", "booth_relaxed"):
+        command = RECIPES[name].abc_command("cells.lib")
+        assert command.startswith("abc -liberty cells.lib -script +") and "&nf,-R,1000" in command
 
 
 def test_bad_records_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
