@@ -35,8 +35,8 @@ __all__ = ["RESULT_SCHEMA_FILE", "BadEntry", "ResultCache", "cache_key", "check_
 _ROOT = Path(__file__).resolve().parent.parent
 RESULT_SCHEMA_FILE = Path(__file__).with_name("result_schema.json")
 # Modules that only present or store results: editing them must not invalidate evaluated designs.
-_PRESENTATION = {"flow/report.py", "flow/cache.py", "flow/tables.py", "flow/plots.py", "flow/cli.py",
-                 "flow/folders.py", "flow/portfolio.py"}
+_PRESENTATION = {"flow/report.py", "flow/cache.py", "flow/tables.py", "flow/plots.py",
+                 "flow/cli.py", "flow/folders.py", "flow/portfolio.py"}
 _RESULT_SOURCES = ("golden", "hw", "flow")
 
 

@@ -66,7 +66,8 @@ class Recipe:
 # ABC's own steps, spelled out (yosys-abc reads no abc.rc, so aliases such as resyn2 do not
 # exist there). Commas stand for blanks in a Yosys ``-script +...`` string.
 _PREPARE = "strash;&get,-n;&fraig,-x;&put;scorr;dc2;dretime;strash"
-_RESYN2 = "balance;rewrite;refactor;balance;rewrite;rewrite,-z;balance;refactor,-z;rewrite,-z;balance"
+_RESYN2 = ("balance;rewrite;refactor;balance;rewrite;rewrite,-z;balance;refactor,-z;rewrite,-z;"
+           "balance")
 _RELAXED_MAP = "&get,-n;&dch,-f;&nf,-R,1000;&put"
 
 RECIPES: dict[str, Recipe] = {}

@@ -86,12 +86,13 @@ class Study:
     recipes: tuple[str, ...] | None = None
     """Portfolio of every MAC and PE search (``flow.recipes`` names); None: every registered."""
 
+    def __post_init__(self) -> None:
+        for name in self.recipes or ():
+            get_recipe(name)
+
     @property
     def portfolio(self) -> tuple[str, ...]:
-        names = tuple(RECIPES) if self.recipes is None else self.recipes
-        for name in names:
-            get_recipe(name)
-        return names
+        return tuple(RECIPES) if self.recipes is None else self.recipes
 
     @property
     def headline_workload(self) -> str:
@@ -174,10 +175,8 @@ def make_study(designs: str | None = None, sizes: str | None = None, *, quick: b
                     for rows, cols in array_sizes for f in formats]
     if recipes is None and quick:
         recipes = QUICK_RECIPES
-    study = Study(tuple(configs), workloads, clock_ns, seed, liberty, cells_verilog,
-                  command, notes, None if recipes is None else tuple(dict.fromkeys(recipes)))
-    study.portfolio  # names every unknown recipe now, before any design runs
-    return study
+    return Study(tuple(configs), workloads, clock_ns, seed, liberty, cells_verilog,
+                 command, notes, None if recipes is None else tuple(dict.fromkeys(recipes)))
 
 
 class _Clock:
@@ -344,8 +343,8 @@ def _recipe_ratios(result: dict, baseline: dict | None, workload: str) -> dict |
     mine, base = result["portfolio"]["candidates"], baseline["portfolio"]["candidates"]
     common = [name for name in mine if name in base]
     area = {n: _ratio(base[n]["area_um2"], mine[n]["area_um2"]) for n in common}
-    energy = {n: _ratio(base[n]["energy_per_mac_pj"][workload], mine[n]["energy_per_mac_pj"][workload])
-              for n in common}
+    energy = {n: _ratio(base[n]["energy_per_mac_pj"][workload],
+                        mine[n]["energy_per_mac_pj"][workload]) for n in common}
     default = DEFAULT_RECIPE.name
     return {"level": "mac" if result["design"]["kind"] == "mac" else "pe",
             "searched_on": [baseline["portfolio"]["searched_on"],

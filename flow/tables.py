@@ -239,7 +239,8 @@ def _headline_sentence(summary: dict) -> str:
                      f"(area) and {_ratio(big['power_ratio'])}× (power)")
     text = "; ".join(parts)
     sentence = (f"**Headline:** {text[0].upper()}{text[1:]}. The paper claims "
-                f"{_ratio(paper['area_ratio'])}× and {_ratio(paper['power_ratio'])}× for the MAC.")
+                f"{_ratio(paper['area_ratio'])}× and {_ratio(paper['power_ratio'])}× for the "
+                "MAC.")
     if mac is not None and mac.get("area_ratio_range") is not None:
         sentence += (f" Every design is compared at its best synthesis recipe (MACs: "
                      f"{mac['recipe']} for dINT4, {mac['baseline_recipe']} for INT8); with both "
