@@ -71,7 +71,8 @@ def design_verilog(design: str, config: Any, component: wiring.Component | None 
     """The generated Verilog of ``design`` as module ``dut`` (``component`` replaces the
     generator's, for the mutation tests)."""
     if component is None:
-        component = PE(config, ScaledProduct(config.weight)) if design == "pe" else build(config)
+        component = (PE(config, ScaledProduct(config.weight, config.product)) if design == "pe"
+                     else build(config))
     return verilog.convert(component, name="dut", emit_src=False)
 
 

@@ -44,7 +44,7 @@ def test_flipped_special_code_fails_with_a_counterexample(code: int, build_root:
     config = MACConfig(DINT4)
     broken = MAC(config)
     broken.product = ScaledProduct(replace(DINT4, specials=tuple(
-        (c, -v if c == code else v) for c, v in DINT4.specials)))
+        (c, -v if c == code else v) for c, v in DINT4.specials)), config.product)
     proof = prove("mac", config, build_root / "prove" / f"flip{code}", component=broken)
     assert not proof.proven
     cex = proof.counterexample
