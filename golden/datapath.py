@@ -116,3 +116,22 @@ class Datapath:
     def product_suffix(self) -> str:
         """``_<product>`` in design names when the datapath is not the default one."""
         return "" if self.product == DEFAULT_PRODUCT else f"_{self.product}"
+
+    def busy_units(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """Multipliers doing a useful MAC in each cycle of ``inputs`` (the design's cycle model)."""
+        raise NotImplementedError
+
+    def steady_window(self, inputs: dict[str, np.ndarray]) -> tuple[int, int]:
+        """Cycles ``[start, end)`` of the longest run in which every multiplier is busy.
+
+        Energy per MAC over this window is the steady-state figure: no fill, drain or idle
+        cycle is charged to it. A stream that never fills the design is a ValueError.
+        """
+        full = np.asarray(self.busy_units(inputs)) == self.macs_per_cycle
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], full.astype(np.int8), [0]])))
+        if not edges.size:
+            raise ValueError(f"the stream never keeps all {self.macs_per_cycle} multipliers "
+                             f"busy at once, so it has no steady-state window")
+        starts, ends = edges[0::2], edges[1::2]
+        best = int(np.argmax(ends - starts))
+        return int(starts[best]), int(ends[best])

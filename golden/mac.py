@@ -49,6 +49,10 @@ class MACConfig(Datapath):
         """Peak multiply-accumulates per clock cycle."""
         return 1
 
+    def busy_units(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """The multiplier works in every cycle whose input is ``valid``."""
+        return np.asarray(inputs["valid"], dtype=np.int64).reshape(-1)
+
     @property
     def latency(self) -> int:
         """Rising edges from an input to its effect on ``acc``."""

@@ -100,6 +100,16 @@ class SystolicConfig(Datapath):
         """Edges from a row on ``x`` to its results on ``y``: skew, PE grid, deskew, output."""
         return self.rows + self.cols
 
+    def busy_units(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """PEs multiplying a valid row in each cycle: PE (r, c) works on the row driven r + c
+        cycles earlier (the skew), so a stream fills the array R + C - 2 cycles after it starts."""
+        valid = np.asarray(inputs["x_valid"], dtype=np.int64).reshape(-1)
+        busy = np.zeros_like(valid)
+        for delay in range(self.rows + self.cols - 1):
+            pes = sum(1 for r in range(self.rows) if 0 <= delay - r < self.cols)
+            busy[delay:] += pes * valid[:len(valid) - delay]
+        return busy
+
     @property
     def bank_reuse_cycles(self) -> int:
         """Cycles after a tile's last row is driven until its bank may take its first new load.
