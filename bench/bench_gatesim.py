@@ -5,10 +5,10 @@ both simulators from a cold build: compile time, simulated cycles per second and
 (compile + simulation + reading the activity). Icarus is the baseline; target: Verilator end to
 end >= 10x faster. The break-even cycle count (where Verilator, compile included, starts to win)
 follows from the two measured costs and is printed beside ``flow.gatesim.BREAK_EVEN_CYCLES``.
-A rebuild of the same model with ccache warm shows what ccache saves. Last, a 16x16 array's
-steady-state workload (``flow.evaluate.workload_shape``) runs on Verilator, compile included:
-target <= 300 s. Wall times depend on the machine's load; CPU times (this process's children)
-are printed beside them.
+The Verilator build runs with an empty ccache; a second build of the same model then shows what
+a warm ccache saves. Last, a 16x16 array's steady-state workload (``flow.evaluate
+.workload_shape``) runs on Verilator from a cold build: target <= 300 s. Wall times depend on the
+machine's load; the CPU time of the tools (this process's children) is printed beside them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from golden.systolic import SystolicConfig
 from golden.workloads import make_workload
 from hw.export import export
 from flow.evaluate import workload_shape
-from flow.gatesim import BREAK_EVEN_CYCLES, simulate
+from flow.gatesim import BREAK_EVEN_CYCLES, build, simulate
 from flow.synth import synthesize
 from flow.tools import DEFAULT_CELLS_VERILOG, DEFAULT_LIBERTY, find_tools
 
@@ -36,7 +37,7 @@ SEED = 0
 
 
 class _Clock:
-    """Wall and child-process CPU seconds since the last ``lap``."""
+    """Wall seconds and the tools' CPU seconds since the last ``lap``."""
 
     def __init__(self) -> None:
         self.wall, self.cpu = time.perf_counter(), self._cpu()
@@ -53,6 +54,10 @@ class _Clock:
         return lap
 
 
+def _fmt(pair: tuple[float, float]) -> str:
+    return f"{pair[0]:.1f} s ({pair[1]:.1f} s CPU)"
+
+
 def _netlist(config: SystolicConfig) -> Path:
     job = WORK / config.name
     export(config, job)
@@ -60,36 +65,21 @@ def _netlist(config: SystolicConfig) -> Path:
                       find_tools().yosys).netlist
 
 
-def _rows_for(config: SystolicConfig, cycles: int) -> int:
-    k, n = 2 * config.rows, config.cols
-    m = 1
-    while config.gemm_cycles(m, k, n) < cycles:
-        m += 1
-    return m
-
-
-def _timed(config, trace, netlist: Path, simulator: str, folder: Path, windows=None) -> dict:
-    """Compile from cold (ccache off), then simulate the trace; times of both steps."""
+def _measure(config, trace, netlist: Path, simulator: str, folder: Path,
+             windows: dict | None = None) -> dict:
+    """Cold build, then one simulation of ``trace``: times of both and the run's result."""
     bench = folder / "bench"
     shutil.rmtree(bench, ignore_errors=True)
-    os.environ["CCACHE_DISABLE"] = "1"
-    clock = _Clock()
     models = DEFAULT_CELLS_VERILOG if simulator == "icarus" else None
-    # The first run pays compile + simulation, the second (same build) simulation only.
-    first = simulate(trace, config.name, netlist, folder / "run1", liberty=DEFAULT_LIBERTY,
-                     cells_verilog=models, simulator=simulator, windows=windows,
-                     bench_dir=bench)
-    end_to_end = clock.lap()
-    os.environ.pop("CCACHE_DISABLE")
-    simulate(trace, config.name, netlist, folder / "run2", liberty=DEFAULT_LIBERTY,
-             cells_verilog=models, simulator=simulator, windows=windows, bench_dir=bench)
+    clock = _Clock()
+    build(trace, config.name, netlist, bench, liberty=DEFAULT_LIBERTY, cells_verilog=models,
+          simulator=simulator)
+    compiled = clock.lap()
+    sim = simulate(trace, config.name, netlist, folder / "run", liberty=DEFAULT_LIBERTY,
+                   cells_verilog=models, simulator=simulator, windows=windows, bench_dir=bench)
     run = clock.lap()
-    return {"end_to_end": end_to_end, "run": run,
-            "compile": (end_to_end[0] - run[0], end_to_end[1] - run[1]), "sim": first}
-
-
-def _fmt(pair: tuple[float, float]) -> str:
-    return f"{pair[0]:.1f} s wall ({pair[1]:.1f} s CPU)"
+    return {"compile": compiled, "run": run, "sim": sim, "bench": bench,
+            "end_to_end": compiled[0] + run[0]}
 
 
 def run() -> list[str]:
@@ -97,23 +87,39 @@ def run() -> list[str]:
     clock = _Clock()
     netlist = _netlist(config)
     lines = [f"{config.name}: synthesis {_fmt(clock.lap())}"]
-    m = _rows_for(config, CYCLES)
+    m = 1
+    while config.gemm_cycles(m, 2 * config.rows, config.cols) < CYCLES:
+        m += 1
     trace = config.gemm_trace(*make_workload("uniform", m, 2 * config.rows, config.cols,
                                              config.weight, SEED))
-    lines.append(f"workload uniform {m}x{2 * config.rows}x{config.cols}, {trace.cycles} cycles, "
+    lines.append(f"workload uniform {m}x{2 * config.rows}x{config.cols}: {trace.cycles} cycles, "
                  f"seed {SEED}")
     results = {}
-    for simulator in ("icarus", "verilator"):
-        results[simulator] = r = _timed(config, trace, netlist, simulator,
-                                        WORK / config.name / simulator)
-        lines.append(f"{simulator}: compile {_fmt(r['compile'])}, run {_fmt(r['run'])} = "
-                     f"{trace.cycles / r['run'][0]:,.0f} cycles/s, end to end "
-                     f"{_fmt(r['end_to_end'])}")
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["CCACHE_DIR"] = cache
+        try:
+            for simulator in ("verilator", "icarus"):
+                r = results[simulator] = _measure(config, trace, netlist, simulator,
+                                                  WORK / config.name / simulator)
+                sim = r["sim"]
+                lines.append(
+                    f"{simulator}: compile {_fmt(r['compile'])}; simulation "
+                    f"{sim.seconds['simulate']:.1f} s = "
+                    f"{trace.cycles / sim.seconds['simulate']:,.1f} cycles/s; reading activity "
+                    f"{sim.seconds['read']:.1f} s; end to end {r['end_to_end']:.1f} s")
+            clock.lap()
+            shutil.rmtree(results["verilator"]["bench"])
+            build(trace, config.name, netlist, results["verilator"]["bench"],
+                  liberty=DEFAULT_LIBERTY, simulator="verilator")
+            lines.append(f"verilator rebuild of the same model with ccache warm: "
+                         f"{_fmt(clock.lap())}")
+        finally:
+            os.environ.pop("CCACHE_DIR")
     icarus, verilator = results["icarus"], results["verilator"]
-    same = icarus["sim"].activity.toggles == verilator["sim"].activity.toggles
-    lines.append(f"per-net toggles identical on {len(icarus['sim'].activity.toggles)} net bits: "
-                 f"{same}")
-    speedup = icarus["end_to_end"][0] / verilator["end_to_end"][0]
+    toggles = icarus["sim"].activity.toggles
+    same = toggles == verilator["sim"].activity.toggles
+    lines.append(f"per-net toggles identical on all {len(toggles)} net bits: {same}")
+    speedup = icarus["end_to_end"] / verilator["end_to_end"]
     verdict = "PASS" if speedup >= TARGET_SPEEDUP else "FAIL"
     lines.append(f"end-to-end speed-up {speedup:.1f}x (target >= {TARGET_SPEEDUP:g}x) {verdict}")
     per_cycle = {s: r["run"][0] / trace.cycles for s, r in results.items()}
@@ -122,25 +128,7 @@ def run() -> list[str]:
     break_even = extra / gain if gain > 0 else float("inf")
     lines.append(f"break-even {break_even:,.0f} cycles (flow.gatesim.BREAK_EVEN_CYCLES = "
                  f"{BREAK_EVEN_CYCLES:,})")
-    lines += _ccache(config, trace, netlist)
-    lines += _steady_16x16()
-    return lines
-
-
-def _ccache(config, trace, netlist: Path) -> list[str]:
-    """Rebuild the same Verilator model twice with ccache on: the second build hits the cache."""
-    if shutil.which("ccache") is None:
-        return ["ccache not installed: rebuild not measured"]
-    bench = WORK / config.name / "ccache" / "bench"
-    times = []
-    for _ in range(2):
-        shutil.rmtree(bench, ignore_errors=True)
-        clock = _Clock()
-        simulate(trace, config.name, netlist, bench.parent / "run", liberty=DEFAULT_LIBERTY,
-                 simulator="verilator", bench_dir=bench)
-        times.append(clock.lap())
-    return [f"verilator with ccache: first build + run {_fmt(times[0])}, rebuild + run "
-            f"{_fmt(times[1])}"]
+    return lines + _steady_16x16()
 
 
 def _steady_16x16() -> list[str]:
@@ -151,20 +139,17 @@ def _steady_16x16() -> list[str]:
     m, k, n = workload_shape(config)
     trace = config.gemm_trace(*make_workload("llm", m, k, n, config.weight, SEED))
     steady = config.steady_window(trace.inputs)
-    bench = WORK / config.name / "bench"
-    shutil.rmtree(bench, ignore_errors=True)
-    os.environ["CCACHE_DISABLE"] = "1"
-    try:
-        sim = simulate(trace, config.name, netlist, WORK / config.name / "run",
-                       liberty=DEFAULT_LIBERTY, simulator="verilator",
-                       windows={"steady": steady}, bench_dir=bench)
-    finally:
-        os.environ.pop("CCACHE_DISABLE")
-    wall, cpu = clock.lap()
-    verdict = "PASS" if wall <= TARGET_16X16_S else "FAIL"
-    window = sim.activities["steady"]
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["CCACHE_DIR"] = cache
+        try:
+            r = _measure(config, trace, netlist, "verilator", WORK / config.name,
+                         windows={"steady": steady})
+        finally:
+            os.environ.pop("CCACHE_DIR")
+    window = r["sim"].activities["steady"]
+    verdict = "PASS" if r["end_to_end"] <= TARGET_16X16_S else "FAIL"
     lines.append(f"llm {m}x{k}x{n}: {trace.cycles} cycles, steady window {window.window} "
-                 f"({window.cycles} busy cycles), {len(window.toggles)} net bits; compile + "
-                 f"simulation {wall:.1f} s wall ({cpu:.1f} s CPU), target <= "
-                 f"{TARGET_16X16_S:g} s {verdict}")
+                 f"({window.cycles} busy cycles), {len(window.toggles)} net bits; compile "
+                 f"{_fmt(r['compile'])} + simulation and activity {_fmt(r['run'])} = "
+                 f"{r['end_to_end']:.1f} s, target <= {TARGET_16X16_S:g} s {verdict}")
     return lines
