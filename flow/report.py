@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from golden.checks import check_positive
-from golden.formats import get_format
+from golden.formats import accepted_names, get_format
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 
@@ -117,7 +117,7 @@ def parse_designs(text: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
         except ValueError:
             raise ValueError(
                 f"designs must be a comma list of kinds ({', '.join(KINDS)}) and weight formats "
-                f"(int8, int4, dint4, intB, dintB, dintBfF), not {token!r}") from None
+                f"({accepted_names()}), not {token!r}") from None
     formats = formats or list(DEFAULT_FORMATS)
     return tuple(dict.fromkeys(kinds or KINDS)), tuple(dict.fromkeys(formats))
 

@@ -67,7 +67,7 @@ def test_llm_weights_concentrate_near_zero() -> None:
     ({"m": 0}, r"^m must be a positive integer, not 0$"),
     ({"k": 2.5}, r"^k must be a positive integer, not 2.5$"),
     ({"n": True}, r"^n must be a positive integer, not True$"),
-    ({"weight": "fp4"}, r"^format must be one of int8, int4, dint4, .*, not 'fp4'$"),
+    ({"weight": "uint4"}, r"^format must be one of int8, int4, dint4, .*, not 'uint4'$"),
     ({"seed": -1}, r"^seed must be a non-negative integer, not -1$"),
 ])
 def test_bad_arguments_name_the_parameter(kwargs: dict, message: str) -> None:
