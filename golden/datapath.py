@@ -19,7 +19,10 @@ from golden.arith import Overflow, check_acc_bits, default_acc_bits, product_bit
 from golden.checks import check_int
 from golden.formats import Format, as_format, int_format
 
-__all__ = ["Datapath", "ProductDatapath", "PRODUCT_DATAPATHS", "DEFAULT_PRODUCT"]
+__all__ = ["Datapath", "ProductDatapath", "PRODUCT_DATAPATHS", "DEFAULT_PRODUCT", "DEFAULT_ACT_BITS"]
+
+DEFAULT_ACT_BITS = 8
+"""Activations are INT8 unless a config names another format or width."""
 
 ProductModel = Callable[[Format, np.ndarray, np.ndarray], "tuple[np.ndarray, np.ndarray]"]
 
@@ -82,31 +85,43 @@ DEFAULT_PRODUCT = "mmux"
 
 class Datapath:
     """Mixin of ``MACConfig`` and ``SystolicConfig`` (frozen dataclasses with the fields below):
-    one place normalises and checks the fields they share and derives the product width."""
+    one place normalises and checks the fields they share and derives the product width.
+
+    The activation is a ``Format`` (``act``, by name or object); ``act_bits`` is derived from it.
+    Callers that only give ``act_bits`` (older code, saved parameters) get INT-``act_bits``.
+    """
 
     weight: Format
-    act_bits: int
+    act_bits: int | None
     acc_bits: int | None
     overflow: Overflow
     product: str
+    act: Format | str | None
 
     def _check_datapath(self) -> None:
-        """Format by name, ``act_bits`` in [2, 16], overflow mode by name, ``acc_bits``
-        defaulted to ``default_acc_bits`` and checked against one product, product datapath
-        by name."""
+        """Formats by name, ``act_bits`` in [2, 16] and consistent with ``act``, overflow mode by
+        name, ``acc_bits`` defaulted to ``default_acc_bits`` and checked against one product,
+        product datapath by name."""
         if self.product not in PRODUCT_DATAPATHS:
             raise ValueError(f"product must be one of {sorted(PRODUCT_DATAPATHS)}, "
                              f"not {self.product!r}")
         object.__setattr__(self, "weight", as_format(self.weight))
-        check_int("act_bits", self.act_bits, 2, 16)
+        object.__setattr__(self, "act", self._act_format())
+        object.__setattr__(self, "act_bits", self.act.bits)
         object.__setattr__(self, "overflow", Overflow.parse(self.overflow))
         if self.acc_bits is None:
             object.__setattr__(self, "acc_bits", default_acc_bits(self.weight, self.act))
         check_acc_bits(self.acc_bits, self.weight, self.act)
 
-    @property
-    def act(self) -> Format:
-        return int_format(self.act_bits)
+    def _act_format(self) -> Format:
+        if self.act is None:
+            bits = DEFAULT_ACT_BITS if self.act_bits is None else self.act_bits
+            return int_format(check_int("act_bits", bits, 2, 16))
+        act = as_format(self.act, "act")
+        if self.act_bits is not None and self.act_bits != act.bits:
+            raise ValueError(f"act_bits must be None or {act.bits} (the width of act "
+                             f"{act.name}), not {self.act_bits!r}")
+        return act
 
     @property
     def product_bits(self) -> int:

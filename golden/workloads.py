@@ -1,15 +1,17 @@
 """GEMM operands that drive the power flow: uniform random codes, LLM-like tensors, zeros.
 
 Dynamic power depends on the data, so every workload is a named, seeded recipe for the code
-matrices ``A`` (M x K INT8 activations) and ``W`` (K x N weight codes) of ``C = A @ W``:
+matrices ``A`` (M x K activation codes, INT8 unless ``act`` says otherwise) and ``W`` (K x N
+weight codes) of ``C = A @ W``:
 
-* ``uniform``: every code of each format equally likely (the most switching a random stream gives).
+* ``uniform``: every finite code of each format equally likely (the most switching a random
+  stream gives; NaN/Inf codes have no value to multiply).
 * ``llm``: what a quantized LLM layer feeds a MAC. Weights are Gaussian with Laplacian tails (a
   ``LLM_TAIL_FRACTION`` share of entries drawn from a wider Laplace distribution) with a per-output-
   channel spread, quantized per channel (``quantize_weights``): the tails set the scale, so most
   weights are small, and dINT4 maps many of them to its +-1/2 codes. Activations are Gaussian per
   token with ``llm_outlier_channels(K)`` channels ``LLM_OUTLIER_GAIN`` times larger (the outlier
-  features of LLM activations), quantized per token to INT8 (``quantize_activations``), so
+  features of LLM activations), quantized per token (``quantize_activations``), so
   ordinary channels use few codes around zero.
 * ``zeros``: all codes 0 (the floor: only the clock and leakage remain).
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from golden.checks import check_int
-from golden.formats import Format, as_format
+from golden.formats import INT8, Format, as_format
 from golden.quantize import quantize_activations, quantize_weights
 
 __all__ = ["WORKLOADS", "LLM_TAIL_FRACTION", "LLM_OUTLIER_GAIN", "llm_outlier_channels",
@@ -37,21 +39,26 @@ def llm_outlier_channels(k: int) -> int:
 
 
 def make_workload(name: str, m: int, k: int, n: int, weight: Format | str,
-                  seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(a_codes, w_codes)``: M x K INT8 activation codes and K x N ``weight`` codes (int64)."""
+                  seed: int, act: Format | str = INT8) -> tuple[np.ndarray, np.ndarray]:
+    """``(a_codes, w_codes)``: M x K ``act`` codes and K x N ``weight`` codes (int64)."""
     if name not in WORKLOADS:
         raise ValueError(f"workload must be one of {list(WORKLOADS)}, not {name!r}")
     for param, value in (("m", m), ("k", k), ("n", n)):
         check_int(param, value, 1)
-    weight = as_format(weight)
+    weight, act = as_format(weight), as_format(act, "act")
     check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     if name == "zeros":
         return np.zeros((m, k), dtype=np.int64), np.zeros((k, n), dtype=np.int64)
     if name == "uniform":
-        return (rng.integers(-128, 128, size=(m, k), dtype=np.int64),
-                rng.integers(weight.code_min, weight.code_max + 1, size=(k, n), dtype=np.int64))
-    return _llm_activations(rng, m, k), _llm_weights(rng, k, n, weight)
+        return _uniform_codes(rng, act, (m, k)), _uniform_codes(rng, weight, (k, n))
+    return _llm_activations(rng, m, k, act), _llm_weights(rng, k, n, weight)
+
+
+def _uniform_codes(rng: np.random.Generator, fmt: Format, shape: tuple[int, int]) -> np.ndarray:
+    """Finite codes drawn uniformly (for an INT grid the same stream as ``integers(min, max)``)."""
+    codes = fmt.finite_codes
+    return codes[rng.integers(0, len(codes), size=shape, dtype=np.int64)]
 
 
 def _llm_weights(rng: np.random.Generator, k: int, n: int, weight: Format) -> np.ndarray:
@@ -62,8 +69,8 @@ def _llm_weights(rng: np.random.Generator, k: int, n: int, weight: Format) -> np
     return quantize_weights(w, weight, "channel").codes.astype(np.int64)
 
 
-def _llm_activations(rng: np.random.Generator, m: int, k: int) -> np.ndarray:
+def _llm_activations(rng: np.random.Generator, m: int, k: int, act: Format) -> np.ndarray:
     x = rng.normal(0.0, 1.0, size=(m, k))
     outliers = rng.choice(k, size=llm_outlier_channels(k), replace=False)
     x[:, outliers] *= LLM_OUTLIER_GAIN
-    return quantize_activations(x, "token").codes.astype(np.int64)
+    return quantize_activations(x, "token", act).codes.astype(np.int64)

@@ -54,8 +54,9 @@ def test_verilog_writes_design_and_manifest(tmp_path: Path,
     assert qmac_cli.main(args) == 0
     name = "mac_dint4_x_int8_acc20_saturate_pipe_cin"
     manifest = json.loads((tmp_path / f"{name}.json").read_text())
-    assert manifest["params"] == {"kind": "mac", "weight": "dint4", "act_bits": 8, "acc_bits": 20,
-                                  "overflow": "saturate", "pipeline": True, "product": "cin"}
+    assert manifest["params"] == {"kind": "mac", "weight": "dint4", "act": "int8", "act_bits": 8,
+                                  "acc_bits": 20, "overflow": "saturate", "pipeline": True,
+                                  "product": "cin"}
     assert manifest["latency"] == 2
     assert f"module {name}(" in (tmp_path / f"{name}.v").read_text()
     assert capsys.readouterr().out.splitlines()[0] == str(tmp_path / f"{name}.v")

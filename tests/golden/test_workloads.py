@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from golden.formats import DINT4, INT4, INT8
+from golden.formats import DINT4, INT4, INT8, get_format
 from golden.workloads import (LLM_OUTLIER_GAIN, WORKLOADS, llm_outlier_channels,
                               make_workload)
 
@@ -82,3 +82,21 @@ def test_weight_may_be_a_format_name() -> None:
     with pytest.raises(TypeError, match=r"^weight must be a Format or a format name such as "
                                         r"'dint4', not 4$"):
         make_workload("llm", 2, 8, 2, 4, 1)
+
+
+def test_uniform_int_streams_are_unchanged_by_the_act_format() -> None:
+    """Finite-code drawing keeps the INT streams the report was measured with."""
+    a, w = make_workload("uniform", 6, 40, 3, DINT4, seed=4)
+    rng = np.random.default_rng(4)
+    np.testing.assert_array_equal(a, rng.integers(-128, 128, size=(6, 40), dtype=np.int64))
+    np.testing.assert_array_equal(w, rng.integers(-8, 8, size=(40, 3), dtype=np.int64))
+
+
+def test_activations_and_weights_in_other_formats_use_finite_codes() -> None:
+    e5m2, e4m3 = get_format("fp8e5m2"), get_format("fp8e4m3")
+    a, w = make_workload("uniform", 64, 256, 8, e5m2, seed=0, act=e4m3)
+    assert set(np.unique(w).tolist()) == set(e5m2.finite_codes.tolist())
+    assert set(np.unique(a).tolist()) == set(e4m3.finite_codes.tolist())
+    a, w = make_workload("llm", 8, 64, 4, get_format("nf4"), seed=0, act=e4m3)
+    assert np.abs(e4m3.decode(a)).max(axis=1).tolist() == [448.0] * 8
+    assert set(np.unique(w).tolist()) <= set(get_format("nf4").valid_codes.tolist())
