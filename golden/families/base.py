@@ -334,6 +334,11 @@ class Family:
     datapath: str
     round: Callable[[np.ndarray, Format], np.ndarray] = round_nearest
 
+    def __reduce__(self) -> tuple:
+        # Pickled by name (constructors may be lambdas): a Format that cached its family still
+        # crosses to process-pool workers, which register the same families on import.
+        return get_family, (self.name,)
+
 
 _FAMILIES: dict[str, Family] = {}
 

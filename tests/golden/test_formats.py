@@ -198,3 +198,13 @@ def test_value_rejects_out_of_range_code() -> None:
 def test_encode_rejects_unrepresentable_values(fmt: Format, values: list, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         fmt.encode(np.array(values))
+
+
+def test_formats_pickle_after_their_family_was_looked_up() -> None:
+    import pickle
+
+    for name in ("int4", "dint4", "fp4", "nf4", "ternary"):
+        fmt = get_format(name)
+        assert fmt.family.name == fmt.kind
+        copy = pickle.loads(pickle.dumps(fmt))
+        assert copy == fmt and copy.family is fmt.family
