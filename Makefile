@@ -3,7 +3,7 @@ PY := .venv/bin/python
 QMAC := .venv/bin/qmac
 PYTEST_ARGS ?=
 
-.PHONY: setup test report report-quick bench verilog regress clean
+.PHONY: setup test report report-quick bench prove verilog regress clean
 
 setup:
 	@bash scripts/setup.sh
@@ -19,6 +19,15 @@ report-quick: setup
 
 bench: setup
 	$(PY) -m bench
+
+# The proofs too slow for `make test` (INT8 multipliers, 4x4 array); each prints its time.
+prove: setup
+	$(QMAC) prove --design mac --weight int8
+	$(QMAC) prove --design mac --weight int8 --saturate
+	$(QMAC) prove --design mac --weight int8 --pipeline
+	$(QMAC) prove --design mac --weight int8 --saturate --pipeline
+	$(QMAC) prove --design pe --weight int8
+	$(QMAC) prove --design systolic --rows 4 --cols 4 --weight int2 --act-bits 2
 
 verilog: setup
 	$(QMAC) verilog --design mac --weight dint4 -o build/verilog/

@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 
-_AREAS = ("golden.cli", "hw.cli", "sim.cli", "flow.cli", "models.cli")
+_AREAS = ("golden.cli", "hw.cli", "sim.cli", "flow.cli", "formal.cli", "models.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

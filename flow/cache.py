@@ -35,8 +35,8 @@ __all__ = ["RESULT_SCHEMA_FILE", "BadEntry", "ResultCache", "cache_key", "check_
 _ROOT = Path(__file__).resolve().parent.parent
 RESULT_SCHEMA_FILE = Path(__file__).with_name("result_schema.json")
 # Modules that only present or store results: editing them must not invalidate evaluated designs.
-_PRESENTATION = {"flow/report.py", "flow/cache.py", "flow/tables.py", "flow/plots.py", "flow/cli.py",
-                 "flow/folders.py"}
+_PRESENTATION = {"flow/report.py", "flow/cache.py", "flow/tables.py", "flow/plots.py",
+                 "flow/cli.py", "flow/folders.py", "flow/portfolio.py"}
 _RESULT_SOURCES = ("golden", "hw", "flow", "models")  # models/: the minilm workload
 
 
@@ -77,11 +77,11 @@ def flow_version() -> str:
 
 def cache_key(params: dict[str, Any], *, library_digest: str, clock_ns: float,
               workloads: tuple[str, ...], seed: int, tools: dict[str, str],
-              flow_version: str) -> str:
-    """sha256 of everything a design's flow result depends on."""
+              flow_version: str, recipe: dict[str, str] | None = None) -> str:
+    """sha256 of everything a design's flow result depends on (``recipe``: its record)."""
     material = {"params": params, "library": library_digest, "clock_ns": float(clock_ns),
                 "workloads": list(workloads), "seed": seed, "tools": tools,
-                "flow_version": flow_version}
+                "flow_version": flow_version, "recipe": recipe}
     text = json.dumps(material, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

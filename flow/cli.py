@@ -12,7 +12,8 @@ from hw.export import write_atomic
 from flow.evaluate import DEFAULT_CLOCK_NS, evaluate
 from flow.folders import MARKER
 from flow.power import power_of_netlist
-from flow.report import DEFAULT_CACHE, DEFAULT_OUT, make_study, report
+from flow.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
+from flow.report import DEFAULT_CACHE, DEFAULT_OUT, make_study, parse_recipes, report
 
 __all__ = ["register", "summary"]
 
@@ -77,6 +78,8 @@ def _register_synth(subparsers: argparse._SubParsersAction) -> None:
     add_design_options(parser)
     _add_flow_options(parser, clock_help="clock period in ns",
                       workload_help="workload to simulate; repeat for several (default: all)")
+    parser.add_argument("--recipe", default=DEFAULT_RECIPE.name, choices=list(RECIPES),
+                        help=f"synthesis recipe (flow.recipes; default: {DEFAULT_RECIPE.name})")
     parser.add_argument("-o", "--out", type=Path, default=Path("build/synth"),
                         help="output folder (default: build/synth)")
     parser.set_defaults(func=_synth)
@@ -100,7 +103,7 @@ def _synth(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     result = evaluate(config, liberty=args.liberty, cells_verilog=args.cells_verilog,
                       clock_ns=args.clock_ns, workloads=tuple(args.workloads or WORKLOADS),
-                      seed=args.seed, out_dir=args.out)
+                      seed=args.seed, out_dir=args.out, recipe=get_recipe(args.recipe))
     print("\n".join(summary(result, args.out.resolve() / config.name / "result.json")))
     return 0
 
@@ -154,7 +157,11 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
                       workload_help="workload; repeat for several, minilm (else the first) is "
                                     "the headline (default: minilm, synthetic, uniform, zeros)")
     parser.add_argument("--quick", action="store_true",
-                        help="small study: the MACs and 2x2 arrays (unless --sizes is given)")
+                        help="small study: the MACs and 2x2 arrays (unless --sizes is given), "
+                             "recipes default and booth (unless --recipes is given)")
+    parser.add_argument("--recipes", default=None,
+                        help=f"comma list of the synthesis recipes every MAC and PE is searched "
+                             f"over (default: all of {', '.join(RECIPES)})")
     parser.add_argument("-o", "--out", type=Path, default=DEFAULT_OUT,
                         help=f"report folder (default: {DEFAULT_OUT}/ in the current folder); an "
                              f"existing one is replaced only if it holds an earlier report "
@@ -170,12 +177,12 @@ def _report(args: argparse.Namespace) -> int:
                ("--liberty", args.liberty), ("--cells-verilog", args.cells_verilog),
                ("--clock-ns", None if args.clock_ns == DEFAULT_CLOCK_NS else f"{args.clock_ns:g}"),
                *(("--workload", w) for w in args.workloads or ()),
-               ("--seed", args.seed or None)]
+               ("--seed", args.seed or None), ("--recipes", args.recipes)]
     words = ["qmac report", *(["--quick"] if args.quick else [])]
     words += [f"{flag} {value}" for flag, value in options if value is not None]
     study = make_study(args.designs, args.sizes, quick=args.quick,
                        workloads=tuple(args.workloads or ()), clock_ns=args.clock_ns,
                        seed=args.seed, liberty=args.liberty, cells_verilog=args.cells_verilog,
-                       command=" ".join(words))
+                       command=" ".join(words), recipes=parse_recipes(args.recipes))
     report(study, args.out, cache_dir=args.cache, progress=lambda line: print(line, flush=True))
     return 0

@@ -25,38 +25,45 @@ from golden.checks import check_int, check_positive
 from golden.workloads import WORKLOADS, make_workload
 from hw.export import export, write_atomic
 from flow.activity import NetActivity
-from flow.gatesim import simulate
+from flow.gatesim import Activity, choose_simulator, simulate, verilator_built
 from flow.glitch import timed_activity
 from flow.liberty import read_liberty
 from flow.power import compute_power, read_netlist
+from flow.recipes import DEFAULT_RECIPE, Recipe
 from flow.sta import VECTORLESS_INPUT_ACTIVITY, Power, pin_activities, run_sta
 from flow.synth import PE_INSTANCE, area_report, flat_module, synthesize
 from flow.tools import find_tools, library_files
 
-__all__ = ["RESULT_SCHEMA", "DEFAULT_CLOCK_NS", "DEFAULT_WORKLOADS", "MAC_SHAPE", "workload_shape",
-           "step_timeout_s", "evaluate"]
+__all__ = ["RESULT_SCHEMA", "DEFAULT_CLOCK_NS", "DEFAULT_WORKLOADS", "MAC_SHAPE",
+           "MIN_UTILISATION", "workload_shape", "step_timeout_s", "evaluate"]
 
 RESULT_SCHEMA = "qmac.result/1"
 DEFAULT_WORKLOADS = ("minilm", "synthetic", "uniform", "zeros")
 DEFAULT_CLOCK_NS = 10.0
 """The common clock of every design (100 MHz: every default design meets it at osu018's corner)."""
 
-MAC_SHAPE = (8, 64, 2)
-"""M, K, N streamed through a single MAC: 1024 MACs, long enough that the ``latency + 1`` idle
-tail cycles change energy per MAC by 0.2-0.3 %."""
+MAC_SHAPE = (40, 128, 2)
+"""M, K, N streamed through a single MAC: 10,240 MACs, so the ``latency + 1`` idle tail cycles
+change energy per MAC by 0.03 %."""
+MIN_UTILISATION = 0.98
+"""Useful MACs / (cycles x multipliers) every array workload reaches over its whole run."""
 
 
 def workload_shape(config: Any) -> tuple[int, int, int]:
     """GEMM shape (M, K, N) each workload streams through ``config``'s design.
 
     A MAC gets ``MAC_SHAPE``. An R x C array gets K = 2R (two weight tiles, so the double-buffered
-    bank swap is exercised), N = C and M = max(16, 4 max(R, C)) rows, so the steady stream
-    dominates the R-cycle weight fill and the R + C cycle drain.
+    bank swap is exercised), N = C and the fewest rows M that keep the whole run at least
+    ``MIN_UTILISATION`` busy (golden cycle model), so the R-cycle weight fill and the R + C
+    cycle drain weigh at most 2 %: M = 147 for 2 x 2, 1176 for 16 x 16.
     """
     if config.kind == "mac":
         return MAC_SHAPE
     rows, cols = config.rows, config.cols
-    return max(16, 4 * max(rows, cols)), 2 * rows, cols
+    k, n, m = 2 * rows, cols, 1
+    while m * k * n < MIN_UTILISATION * config.gemm_cycles(m, k, n) * rows * cols:
+        m += 1
+    return m, k, n
 
 
 def step_timeout_s(config: Any) -> float:
@@ -72,9 +79,10 @@ def step_timeout_s(config: Any) -> float:
 def evaluate(config: Any, *, liberty: Path | str | None = None,
              cells_verilog: Path | str | None = None, clock_ns: float = DEFAULT_CLOCK_NS,
              workloads: tuple[str, ...] = DEFAULT_WORKLOADS, seed: int = 0,
-             out_dir: Path | str = Path("build/synth"),
+             out_dir: Path | str = Path("build/synth"), recipe: Recipe = DEFAULT_RECIPE,
              progress: Callable[[str], None] = print) -> dict:
-    """Area, timing, vectorless and per-workload power of ``config``'s design; see module doc."""
+    """Area, timing, vectorless and per-workload power of ``config``'s design synthesised with
+    ``recipe`` (``flow.recipes``); see module doc."""
     clock_ns = check_positive("clock_ns", clock_ns, "nanoseconds")
     workloads = tuple(workloads)
     unknown = [w for w in workloads if w not in WORKLOADS]
@@ -96,11 +104,11 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
 
     step("export")
     manifest = export(config, job)
-    step("synth")
+    step("synth", f"[{recipe.name}] ")
     t0 = time.perf_counter()
     timeout = step_timeout_s(config)
     synth = synthesize(job / manifest["verilog"], config.name, liberty, job, tools.yosys,
-                       timeout=timeout)
+                       recipe, timeout=timeout)
     library = read_liberty(liberty)
     area = area_report(synth, config.name, library)
     module = flat_module(synth, config.name)
@@ -109,11 +117,15 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
     traces, activities = {}, {}
     t0 = time.perf_counter()
     for name in workloads:
-        step("gatesim", f"[{name} {m}x{k}x{n}] ")
         a_codes, w_codes = make_workload(name, m, k, n, config.weight, seed)
         trace = config.gemm_trace(a_codes, w_codes)
-        sim = simulate(trace, config.name, synth.netlist, cells_verilog, job / f"gatesim_{name}",
-                       tools.iverilog, tools.vvp, bench_dir=job / "gatesim_bench",
+        simulator = choose_simulator(trace.cycles * len(workloads), verilator_built(
+            trace, config.name, synth.netlist, liberty, job / "gatesim_bench"))
+        step("gatesim", f"[{name} {m}x{k}x{n}, {trace.cycles} cycles, {simulator}] ")
+        steady = config.steady_window(trace.inputs)
+        sim = simulate(trace, config.name, synth.netlist, job / f"gatesim_{name}",
+                       liberty=liberty, cells_verilog=cells_verilog, simulator=simulator,
+                       windows={"steady": steady}, bench_dir=job / "gatesim_bench",
                        timeout=timeout)
         traces[name] = (trace, sim)
         activities[name] = pin_activities(module, sim.activity)
@@ -129,13 +141,14 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
     power_workloads = {}
     for name, (trace, sim) in traces.items():
         cycles = sim.activity.cycles
-        measured = NetActivity(cycles, float(clock_ns), sim.activity.toggles,
-                               {net: d * cycles * clock_ns for net, d in sim.activity.duty.items()})
+        measured = _net_activity(sim.activity, clock_ns)
         report = compute_power(netlist, library, measured)
         power = report.total
         rates = [sim.activity.rate(net) for net in sim.activity.toggles if net != "clk"]
         energy = power.total_mw * clock_ns * cycles / trace.macs
         opensta = sta.workloads[name]
+        window = sim.activities["steady"]
+        steady = compute_power(netlist, library, _net_activity(window, clock_ns)).total
         power_workloads[name] = {
             "seed": seed, "shape": [m, k, n], "cycles": cycles, "macs": trace.macs,
             "engine": "qmac", **_components(power), "energy_per_mac_pj": energy,
@@ -145,12 +158,15 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
             "breakdown": _breakdown(report, library),
             "netlist_matches_golden": True,
             "mean_net_activity": sum(rates) / len(rates) if rates else 0.0,
-            "vcd": str(sim.vcd.relative_to(job)),
+            "simulator": sim.simulator, "vcd": str(sim.wave.relative_to(job)),
+            "steady": {"window": list(window.window), "cycles": window.cycles,
+                       "macs": window.cycles * config.macs_per_cycle, **_components(steady),
+                       "energy_per_mac_pj": steady.total_mw * clock_ns / config.macs_per_cycle},
         }
         if config.kind == "mac":
             timed = timed_activity(trace, config.name, synth.netlist, liberty, cells_verilog,
                                    job / f"timed_{name}", tools.sta, tools.iverilog, tools.vvp,
-                                   float(clock_ns), sim.vcd.parent / "outputs.txt")
+                                   float(clock_ns), job / f"gatesim_{name}" / "outputs.txt")
             power_workloads[name]["with_glitches"] = _with_glitches(
                 compute_power(netlist, library, timed).total, power, clock_ns * cycles / trace.macs)
     runtime["power"] = time.perf_counter() - t0
@@ -163,6 +179,7 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
         "library": {"name": library.name, "liberty": str(liberty),
                     "cells_verilog": str(cells_verilog)},
         "clock_ns": float(clock_ns),
+        "recipe": recipe.record(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "seed": seed,
         "tools": {"qmac": metadata.version("qmac"), **tools.versions(),
@@ -195,6 +212,12 @@ def _breakdown(report, library) -> dict[str, float]:
     kind = report.by_group(lambda inst: "sequential" if library.cell(
         report.cells[inst]).sequential else "combinational")
     return {f"{key}_mw": power.total_mw for key, power in {**in_pe, **kind}.items()}
+
+
+def _net_activity(activity: Activity, clock_ns: float) -> NetActivity:
+    """The power engine's view of one window: toggles and time at 1 in ns."""
+    return NetActivity(activity.cycles, float(clock_ns), activity.toggles,
+                       {net: d * activity.cycles * clock_ns for net, d in activity.duty.items()})
 
 
 def _components(power: Power) -> dict[str, float]:

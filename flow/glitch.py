@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from golden.trace import PortTrace
-from flow.activity import NetActivity, read_vcd_activity
-from flow.gatesim import HALF_PERIOD, write_bench
+from flow.activity import NetActivity
+from flow.gatesim import HALF_PERIOD, read_wave, write_bench
 from flow.process import run_tool
 from flow.sta import design_tcl
 
@@ -33,25 +33,27 @@ def timed_activity(trace: PortTrace, top: str, netlist: Path, liberty: Path,
         *design_tcl(liberty, netlist, top, clock_ns, job_dir), "write_sdf netlist.sdf", ""]))
     _run([sta, "-no_splash", "-exit", "sdf.tcl"], job_dir, "sta write_sdf")
     half = HALF_PERIOD * SLOWDOWN
-    bench = write_bench(trace, top, job_dir).read_text()
+    write_bench(trace, top, job_dir)
+    bench = (job_dir / "qmac_tb.v").read_text()
     bench = bench.replace(f"always #{HALF_PERIOD} clk", f"always #{half} clk")
-    bench = bench.replace("  initial begin\n",
-                          '  initial begin\n    $sdf_annotate("netlist.sdf", dut);\n', 1)
+    bench = bench.replace("  initial begin ", '  initial begin $sdf_annotate("netlist.sdf", bench.dut); ',
+                          1)
     (job_dir / "qmac_tb.v").write_text(bench)
     for port in trace.input_ports:
         digits = (port.bits + 3) // 4
         (job_dir / f"in_{port.name}.hex").write_text(
             "".join(f"{word:0{digits}x}\n" for word in port.pack(trace.inputs[port.name])))
     _run([iverilog, "-gspecify", "-g2005", "-s", "qmac_tb", "-o", "timed.vvp", "qmac_tb.v",
-          str(Path(netlist).resolve()), str(Path(cells_verilog).resolve())], job_dir, "iverilog")
-    _run([vvp, "-n", "timed.vvp", "+window=0"], job_dir, "vvp")
+          "qmac_bench.v", str(Path(netlist).resolve()), str(Path(cells_verilog).resolve())],
+         job_dir, "iverilog")
+    _run([vvp, "-n", "timed.vvp", "-fst"], job_dir, "vvp")
     if (job_dir / "outputs.txt").read_text() != Path(expected_outputs).read_text():
         raise RuntimeError(f"the SDF-timed simulation of {top} in {job_dir} samples other outputs "
                            f"than the zero-delay one (a path longer than {SLOWDOWN} periods?)")
-    slow = read_vcd_activity(job_dir / "activity.vcd", "qmac_tb.dut", 2.0 * half, trace.cycles)
-    scale = clock_ns / (2.0 * half)
+    slow = read_wave(job_dir / "activity.fst", "qmac_tb.bench.dut", {"run": (0, trace.cycles)},
+                     half_period=half)["run"]
     return NetActivity(slow.cycles, float(clock_ns), slow.toggles,
-                       {net: t * scale for net, t in slow.time_high.items()})
+                       {net: d * slow.cycles * clock_ns for net, d in slow.duty.items()})
 
 
 def _run(argv: list[str], cwd: Path, what: str) -> None:

@@ -196,12 +196,44 @@ def _accuracy_vs_energy(summary: dict, path: Path) -> None:
     _save(fig, path)
 
 
+def _ratios_with_spread(summary: dict, path: Path) -> None:
+    """Best-vs-best ratios against INT8 as bars; the same-recipe range over the portfolio as a
+    range bar (it need not contain the best-vs-best ratio, so it is drawn, not an error +-)."""
+    headline = summary["headline_workload"]
+    designs = [d for d in summary["designs"] if d["derived"]["vs_int8"] is not None
+               and d["weight"] != "int8"]
+    fig, axes = plt.subplots(1, 2, figsize=(max(8.0, 1.2 * len(designs) + 4), 4.8))
+    panels = ((axes[0], "area", "area_range", "area ratio vs INT8xINT8"),
+              (axes[1], "energy_per_mac", "energy_range",
+               f"energy/MAC ratio vs INT8xINT8 ({headline})"))
+    for ax, key, range_key, ylabel in panels:
+        xs = range(len(designs))
+        best = [d["derived"]["vs_int8"][key] if key == "area"
+                else d["derived"]["vs_int8"][key].get(headline) for d in designs]
+        ax.bar(xs, [b or 0 for b in best], color="tab:blue", label="best vs best")
+        spans = [(x, (d["derived"].get("vs_int8_by_recipe") or {}).get(range_key))
+                 for x, d in zip(xs, designs)]
+        spans = [(x, span) for x, span in spans if span is not None]
+        if spans:
+            ax.errorbar([x for x, _ in spans], [(lo + hi) / 2 for _, (lo, hi) in spans],
+                        yerr=[(hi - lo) / 2 for _, (lo, hi) in spans], fmt="none",
+                        ecolor="black", capsize=6, label="range over recipes (same recipe)")
+        ax.axhline(1.0, color="gray", lw=0.8)
+        ax.set_xticks(list(xs), [d["label"] for d in designs], rotation=35, ha="right")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize="small")
+    fig.suptitle("Ratios against INT8xINT8: each design at its best recipe")
+    _save(fig, path)
+
+
 _FIGURES = (
     ("area_breakdown.png", "Area breakdown: sequential vs combinational, PEs vs edge logic",
      _area_breakdown),
     ("energy_per_mac.png", "Energy per MAC by workload", _energy_by_workload),
     ("scaling.png", "Area and energy per MAC vs array size", _scaling),
     ("area_vs_energy.png", "Area per MAC/cycle vs energy per MAC", _area_vs_energy),
+    ("ratios.png", "Best-vs-best ratios against INT8xINT8, with their range over the recipes",
+     _ratios_with_spread),
 )
 
 

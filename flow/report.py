@@ -22,13 +22,14 @@ import io
 import json
 import re
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
 from golden.checks import check_positive
-from golden.formats import get_format
+from golden.formats import accepted_names, get_format
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 from golden.workloads import code_statistics, make_workload
@@ -37,11 +38,13 @@ from flow import tools
 from flow.cache import BadEntry, ResultCache, cache_key, file_digest, flow_version
 from flow.evaluate import DEFAULT_CLOCK_NS, DEFAULT_WORKLOADS, MAC_SHAPE
 from flow.folders import check_folder, write_folder
+from flow.portfolio import Job, pe_config, portfolio_record, run_jobs
+from flow.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
 from flow.tables import DEFINITIONS, render_markdown
 
 __all__ = [
-    "PAPER_CLAIMS", "Study", "make_study", "parse_designs", "parse_sizes", "run_study",
-    "summarize", "write_report", "report", "workload_statistics",
+    "PAPER_CLAIMS", "Study", "make_study", "parse_designs", "parse_sizes", "parse_recipes",
+    "run_study", "summarize", "write_report", "report", "workload_statistics",
 ]
 
 REPORT_SCHEMA = "qmac.report/1"
@@ -49,6 +52,8 @@ BASELINE_FORMAT = "int8"
 DEFAULT_FORMATS = ("int8", "int4", "dint4")
 DEFAULT_SIZES = ((4, 4), (8, 8), (16, 16))
 QUICK_SIZES = ((2, 2),)
+QUICK_RECIPES = ("default", "booth")
+"""The quick study's portfolio: today's recipe and the one that changes INT8 the most."""
 KINDS = ("mac", "systolic")
 DEFAULT_OUT = Path("reports")
 DEFAULT_CACHE = Path("build/cache")
@@ -78,6 +83,16 @@ class Study:
     cells_verilog: Path | None = None
     command: str = "make report"
     notes: tuple[str, ...] = field(default=())
+    recipes: tuple[str, ...] | None = None
+    """Portfolio of every MAC and PE search (``flow.recipes`` names); None: every registered."""
+
+    def __post_init__(self) -> None:
+        for name in self.recipes or ():
+            get_recipe(name)
+
+    @property
+    def portfolio(self) -> tuple[str, ...]:
+        return tuple(RECIPES) if self.recipes is None else self.recipes
 
     @property
     def headline_workload(self) -> str:
@@ -102,9 +117,21 @@ def parse_designs(text: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
         except ValueError:
             raise ValueError(
                 f"designs must be a comma list of kinds ({', '.join(KINDS)}) and weight formats "
-                f"(int8, int4, dint4, intB, dintB, dintBfF), not {token!r}") from None
+                f"({accepted_names()}), not {token!r}") from None
     formats = formats or list(DEFAULT_FORMATS)
     return tuple(dict.fromkeys(kinds or KINDS)), tuple(dict.fromkeys(formats))
+
+
+def parse_recipes(text: str | None) -> tuple[str, ...] | None:
+    """Recipe names from a comma list (None: every registered recipe); unknown names raise."""
+    if text is None:
+        return None
+    names = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    if not names:
+        raise ValueError(f"recipes must name at least one of {list(RECIPES)}, not {text!r}")
+    for name in names:
+        get_recipe(name)
+    return names
 
 
 _SIZE = re.compile(r"(\d+)(?:x(\d+))?")
@@ -126,7 +153,7 @@ def parse_sizes(text: str | None) -> tuple[tuple[int, int], ...]:
 def make_study(designs: str | None = None, sizes: str | None = None, *, quick: bool = False,
                workloads: tuple[str, ...] | None = None, clock_ns: float = DEFAULT_CLOCK_NS, seed: int = 0,
                liberty: Path | None = None, cells_verilog: Path | None = None,
-               command: str = "make report") -> Study:
+               command: str = "make report", recipes: tuple[str, ...] | None = None) -> Study:
     """The default comparison, or a custom one: MACs and RxC arrays of each weight format.
 
     The INT8 baseline is added when ``designs`` leaves it out, since every ratio is taken
@@ -146,8 +173,10 @@ def make_study(designs: str | None = None, sizes: str | None = None, *, quick: b
     if "systolic" in kinds:
         configs += [SystolicConfig(rows, cols, get_format(f))
                     for rows, cols in array_sizes for f in formats]
+    if recipes is None and quick:
+        recipes = QUICK_RECIPES
     return Study(tuple(configs), workloads, clock_ns, seed, liberty, cells_verilog,
-                 command, notes)
+                 command, notes, None if recipes is None else tuple(dict.fromkeys(recipes)))
 
 
 class _Clock:
@@ -162,10 +191,15 @@ class _Clock:
 
 
 def run_study(study: Study, *, cache_dir: Path = DEFAULT_CACHE, progress: Progress = print,
-              evaluate: Callable[..., dict] | None = None) -> list[dict[str, Any]]:
+              evaluate: Callable[..., dict] | None = None,
+              workers: int | None = None) -> list[dict[str, Any]]:
     """Flow result of every design of ``study``, evaluated now or taken from the cache.
 
-    ``evaluate`` defaults to ``flow.evaluate.evaluate``; its progress lines go to ``progress``.
+    MACs are searched over the study's recipe portfolio (``flow.portfolio``), and so is one single
+    PE per PE type of the arrays; each array is then synthesised once, with its PE type's winning
+    recipe. Every result carries the ``portfolio`` record of its search. Pending runs go to a
+    process pool of ``workers`` (default: every core). ``evaluate`` defaults to
+    ``flow.evaluate.evaluate``; progress lines go to ``progress``.
     """
     if evaluate is None:
         from flow import evaluate as flow_module
@@ -175,25 +209,60 @@ def run_study(study: Study, *, cache_dir: Path = DEFAULT_CACHE, progress: Progre
     common = {"library_digest": f"{file_digest(liberty)}+{file_digest(cells)}",
               "clock_ns": study.clock_ns, "workloads": study.workloads, "seed": study.seed,
               "tools": versions, "flow_version": flow_version()}
+    options = {"liberty": study.liberty, "cells_verilog": study.cells_verilog,
+               "clock_ns": study.clock_ns, "workloads": study.workloads, "seed": study.seed}
     cache = ResultCache(cache_dir)
+
+    def run(pairs: list[tuple[Any, str]], phase: str) -> list[dict]:
+        """Results of ``(config, recipe name)`` pairs; each key stays locked (``flow.cache``)
+        from its cache look-up until its evaluated result is stored."""
+        results: list[dict | None] = []
+        jobs, keys = [], []
+        with ExitStack() as held:
+            for index, (config, recipe_name) in enumerate(pairs, 1):
+                recipe = get_recipe(recipe_name)
+                key = cache_key(config.params(), recipe=recipe.record(), **common)
+                label = f"{config.name} [{recipe.name}] ({phase} {index}/{len(pairs)}"
+                held.enter_context(cache.lock(key, lambda: progress(
+                    f"{'waiting':<9}{label}: another run is evaluating it)")))
+                result = _cached(cache, key, progress)
+                if result is not None:
+                    progress(f"{'cached':<9}{label}, key {key[:12]})")
+                else:
+                    progress(f"{'evaluate':<9}{label})")
+                    jobs.append(Job(config, recipe, cache.new_job(key)))
+                    keys.append((len(results), key))
+                results.append(result)
+            done = run_jobs(jobs, evaluate, options, workers=workers, progress=progress)
+            for (slot, key), job, result in zip(keys, jobs, done):
+                cache.put(key, job.out_dir, result)
+                results[slot] = result
+        return [r for r in results if r is not None]
+
+    searched = {c.name: c for c in study.configs if c.kind == "mac"}
+    searched |= {pe.name: pe for pe in (pe_config(c) for c in study.configs if c.kind != "mac")}
+    pairs = [(config, name) for config in searched.values() for name in study.portfolio]
+    found = iter(run(pairs, "portfolio"))
+    candidates = {design: {} for design in searched}
+    for config, name in pairs:
+        candidates[config.name][name] = next(found)
+    portfolios = {design: portfolio_record(c, design) for design, c in candidates.items()}
+    arrays = [c for c in study.configs if c.kind != "mac"]
+    for config in arrays:
+        pe = pe_config(config).name
+        progress(f"{'recipe':<9}{config.name} uses {portfolios[pe]['winner']!r}, the winner of "
+                 f"its PE's search ({pe})")
+    array_results = iter(run([(c, portfolios[pe_config(c).name]["winner"]) for c in arrays],
+                             "array"))
     results = []
-    for index, config in enumerate(study.configs, 1):
-        key = cache_key(config.params(), **common)
-        step = f"design {index}/{len(study.configs)}"
-        with cache.lock(key, lambda: progress(f"{'waiting':<9}{config.name} ({step}: another run "
-                                              f"is evaluating it)")):
-            result = _cached(cache, key, progress)
-            if result is not None:
-                progress(f"{'cached':<9}{config.name} ({step}, key {key[:12]})")
-            else:
-                progress(f"{'evaluate':<9}{config.name} ({step})")
-                job = cache.new_job(key)
-                result = evaluate(config, liberty=study.liberty,
-                                  cells_verilog=study.cells_verilog, clock_ns=study.clock_ns,
-                                  workloads=study.workloads, seed=study.seed, out_dir=job,
-                                  progress=progress)
-                cache.put(key, job, result)
-        results.append(result)
+    for config in study.configs:
+        if config.kind == "mac":
+            record = portfolios[config.name]
+            result = candidates[config.name][record["winner"]]
+        else:
+            record = portfolios[pe_config(config).name]
+            result = next(array_results)
+        results.append({**result, "portfolio": record})
     return results
 
 
@@ -265,7 +334,29 @@ def _derive(result: dict, baseline: dict | None, clock_ns: float) -> dict:
     return derived
 
 
-def _design_entry(result: dict, results: list[dict], clock_ns: float) -> dict:
+def _recipe_ratios(result: dict, baseline: dict | None, workload: str) -> dict | None:
+    """Ratios against INT8 with both designs under the same recipe, for every recipe both
+    searched: their range is the error bar of the best-vs-best ratio, and the default recipe's
+    ratio is today's single-recipe figure. Arrays take them from their PE searches."""
+    if baseline is None or "portfolio" not in result or "portfolio" not in baseline:
+        return None
+    mine, base = result["portfolio"]["candidates"], baseline["portfolio"]["candidates"]
+    common = [name for name in mine if name in base]
+    area = {n: _ratio(base[n]["area_um2"], mine[n]["area_um2"]) for n in common}
+    energy = {n: _ratio(base[n]["energy_per_mac_pj"][workload],
+                        mine[n]["energy_per_mac_pj"][workload]) for n in common}
+    default = DEFAULT_RECIPE.name
+    return {"level": "mac" if result["design"]["kind"] == "mac" else "pe",
+            "searched_on": [baseline["portfolio"]["searched_on"],
+                            result["portfolio"]["searched_on"]],
+            "workload": workload, "area": area, "energy_per_mac": energy,
+            "area_range": [min(area.values()), max(area.values())],
+            "energy_range": [min(energy.values()), max(energy.values())],
+            "default_area": area.get(default), "default_energy_per_mac": energy.get(default)}
+
+
+def _design_entry(result: dict, results: list[dict], clock_ns: float,
+                  workload: str) -> dict:
     params = result["design"]["params"]
     return {
         "label": _label(params),
@@ -277,7 +368,9 @@ def _design_entry(result: dict, results: list[dict], clock_ns: float) -> dict:
         "cols": params.get("cols"),
         "acc_bits": params["acc_bits"],
         "psum_bits": params.get("psum_bits"),
-        "derived": _derive(result, _baseline_of(result, results), clock_ns),
+        "derived": {**_derive(result, _baseline_of(result, results), clock_ns),
+                    "vs_int8_by_recipe": _recipe_ratios(result, _baseline_of(result, results),
+                                                        workload)},
         "result": {k: v for k, v in result.items() if k != "files"},
     }
 
@@ -290,11 +383,19 @@ def _headline(designs: list[dict], workload: str) -> dict | None:
         if entry["weight"] != "dint4" or entry["act_bits"] != 8 or ratios is None:
             continue
         base = next(d for d in designs if d["name"] == ratios["baseline"])
+        by_recipe = entry["derived"]["vs_int8_by_recipe"] or {}
         rows.append({"label": entry["label"], "design": entry["name"],
                      "baseline": base["name"], "level": entry["kind"],
                      "acc_bits": entry["acc_bits"], "baseline_acc_bits": base["acc_bits"],
+                     "recipe": entry["result"].get("recipe", {}).get("name"),
+                     "baseline_recipe": base["result"].get("recipe", {}).get("name"),
                      "area_ratio": ratios["area"], "power_ratio": ratios["power"].get(workload),
-                     "energy_ratio": ratios["energy_per_mac"].get(workload)})
+                     "energy_ratio": ratios["energy_per_mac"].get(workload),
+                     "recipe_level": by_recipe.get("level"),
+                     "area_ratio_range": by_recipe.get("area_range"),
+                     "energy_ratio_range": by_recipe.get("energy_range"),
+                     "default_recipe_area_ratio": by_recipe.get("default_area"),
+                     "default_recipe_energy_ratio": by_recipe.get("default_energy_per_mac")})
     return {"workload": workload, "rows": rows} if rows else None
 
 
@@ -318,7 +419,8 @@ def summarize(study: Study, results: list[dict], *, date: str | None = None,
     """
     if not results:
         raise ValueError("results must hold at least one flow result, not an empty list")
-    designs = [_design_entry(r, results, study.clock_ns) for r in results]
+    designs = [_design_entry(r, results, study.clock_ns, study.headline_workload)
+               for r in results]
     first = results[0]
     return {
         "schema": REPORT_SCHEMA,
@@ -336,6 +438,8 @@ def summarize(study: Study, results: list[dict], *, date: str | None = None,
         "paper": PAPER_CLAIMS,
         "definitions": DEFINITIONS,
         "headline": _headline(designs, study.headline_workload),
+        "recipes": {name: RECIPES[name].record() for name in study.portfolio},
+        "default_recipe": DEFAULT_RECIPE.name,
         "designs": designs,
         "workload_stats": workload_statistics(study),
         "accuracy": accuracy,
@@ -348,7 +452,8 @@ CSV_COLUMNS = (
     "edge_um2", "critical_path_ns", "fmax_mhz", "tops_per_mm2_at_clock", "tops_per_mm2_at_fmax",
     "workload", "seed", "shape", "cycles", "macs", "internal_mw", "switching_mw", "leakage_mw",
     "total_mw", "energy_per_mac_pj", "energy_per_op_pj", "tops_per_w", "area_ratio_vs_int8",
-    "power_ratio_vs_int8", "energy_ratio_vs_int8",
+    "power_ratio_vs_int8", "energy_ratio_vs_int8", "recipe", "area_ratio_range_min",
+    "area_ratio_range_max",
 )
 
 
@@ -380,6 +485,11 @@ def csv_rows(summary: dict) -> list[dict[str, Any]]:
                 "tops_per_w": der["tops_per_w"][workload], "area_ratio_vs_int8": vs["area"],
                 "power_ratio_vs_int8": vs["power"].get(workload),
                 "energy_ratio_vs_int8": vs["energy_per_mac"].get(workload),
+                "recipe": res.get("recipe", {}).get("name"),
+                "area_ratio_range_min": (der["vs_int8_by_recipe"] or {}).get("area_range",
+                                                                             [None])[0],
+                "area_ratio_range_max": (der["vs_int8_by_recipe"] or {}).get("area_range",
+                                                                             [None])[-1],
             })
     return rows
 

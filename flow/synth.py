@@ -19,6 +19,7 @@ from pathlib import Path
 
 from flow.liberty import Library, read_liberty
 from flow.process import DEFAULT_TIMEOUT_S, run_tool
+from flow.recipes import DEFAULT_RECIPE, Recipe
 from flow.tech import buffer_cell
 
 __all__ = ["SynthResult", "synthesize", "netlist_to_json", "area_report", "netlist_cells",
@@ -45,8 +46,9 @@ class SynthResult:
 
 
 def synthesize(verilog: Path, top: str, liberty: Path, job_dir: Path, yosys: tuple[str, ...],
-               timeout: float = DEFAULT_TIMEOUT_S) -> SynthResult:
-    """Map ``verilog`` (top module ``top``) onto ``liberty``; raise RuntimeError with Yosys's error.
+               recipe: Recipe = DEFAULT_RECIPE, timeout: float = DEFAULT_TIMEOUT_S) -> SynthResult:
+    """Map ``verilog`` (top module ``top``) onto ``liberty`` with ``recipe``; raise RuntimeError
+    with Yosys's error.
 
     ``SynthResult.liberty`` is the library's copy in ``job_dir``, for later steps to reuse.
     """
@@ -61,9 +63,9 @@ def synthesize(verilog: Path, top: str, liberty: Path, job_dir: Path, yosys: tup
     script.write_text("\n".join([
         f"read_verilog {local.name}",
         f"hierarchy -check -top {top}",
-        f"synth -top {top}",
+        recipe.synth_command(top),
         f"dfflibmap -liberty {_LIB}",
-        f"abc -liberty {_LIB}",
+        recipe.abc_command(_LIB),
         "setundef -zero",
         "opt_clean -purge",
         "write_json netlist_hier.json",

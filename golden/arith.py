@@ -1,7 +1,8 @@
 """Bit-exact MAC, dot-product and GEMM arithmetic.
 
 One MAC step is ``acc <- overflow(acc + (2**f * w) * x, acc_bits)``: the weight enters as its
-scaled integer (``Format.decode_scaled``), the activation as its integer code, and the sum is
+scaled integer (``Format.decode_scaled``), the activation too (``x`` is its code for INT
+activations, ``2**g`` times its value for others), and the sum is
 reduced to ``acc_bits`` by two's-complement wrap or by saturation. ``gemm`` equals applying that
 step sequentially over K, overflow included: wrap is modular and therefore order-independent, so
 any summation order gives the same bits; saturation is not, so it is defined, and computed, in
@@ -74,14 +75,25 @@ def product_bits(weight: Format, act: Format = INT8) -> int:
     return signed_bits(*product_range(weight, act))
 
 
-def default_acc_bits(weight: Format, act: Format = INT8, depth: int = DEFAULT_MAX_DEPTH) -> int:
+def default_acc_bits(weight: Format | str, act: Format | str = INT8,
+                     depth: int = DEFAULT_MAX_DEPTH) -> int:
     """Accumulator width that sums ``depth`` extreme products without overflow.
 
-    INT8xINT8: 16-bit products, 28-bit accumulator; INT4/dINT4 x INT8: 12 and 24 bits.
+    INT8xINT8: 16-bit products, 28-bit accumulator; INT4/dINT4 x INT8: 12 and 24 bits. Raises
+    when that exceeds ``MAX_ACC_BITS`` (FP8 E5M2 x INT8 needs 52): give a narrower width, which
+    wraps or saturates exactly.
     """
+    weight, act = as_format(weight), as_format(act, "act")
     check_int("depth", depth, 1)
     lo, hi = product_range(weight, act)
-    return signed_bits(depth * lo, depth * hi)
+    bits = signed_bits(depth * lo, depth * hi)
+    if bits > MAX_ACC_BITS:
+        raise ValueError(
+            f"acc_bits must be given for {weight.name} x {act.name}: an exact accumulator for "
+            f"{depth} products needs {bits} bits, more than the {MAX_ACC_BITS} golden computes "
+            f"exactly (choose {product_bits(weight, act)}..{MAX_ACC_BITS}; sums then wrap or "
+            "saturate)")
+    return bits
 
 
 def check_acc_bits(acc_bits: int, weight: Format | str, act: Format | str = INT8,
@@ -89,6 +101,10 @@ def check_acc_bits(acc_bits: int, weight: Format | str, act: Format | str = INT8
     """Return ``acc_bits`` if it holds one product and fits int64, else raise."""
     weight, act = as_format(weight), as_format(act, "act")
     lo = product_bits(weight, act)
+    if lo > MAX_ACC_BITS:
+        raise ValueError(
+            f"{weight.name} x {act.name} is not computable exactly: one product needs {lo} bits, "
+            f"more than the {MAX_ACC_BITS}-bit accumulator golden computes exactly")
     return check_int(param, acc_bits, lo, MAX_ACC_BITS,
                      f" for {weight.name} x {act.name} (one product needs {lo} bits)")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from golden.formats import Format, format_names, get_format
+from golden.formats import Format, accepted_names, format_names, get_format
+
+_MARKS = {"-0": "-0", "nan": "NaN", "+inf": "+Inf", "-inf": "-Inf"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -12,8 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "formats", help="print the code table of a number format",
         description="Print every code of a format: code, bit pattern, exact value, and the "
                     "scaled integer value x 2^f that the hardware multiplies.")
-    parser.add_argument("name", nargs="?", help=f"format name ({', '.join(format_names())}, "
-                        "intB, dintB, dintBfF); all default formats when omitted")
+    parser.add_argument("name", nargs="?", help=f"format name ({accepted_names()}); all default "
+                        "formats when omitted")
     parser.set_defaults(func=_formats)
 
 
@@ -24,12 +26,20 @@ def _formats(args: argparse.Namespace) -> int:
 
 
 def code_table_text(fmt: Format) -> str:
-    """The code table of ``fmt`` as aligned text, one code per line, specials marked."""
+    """The code table of ``fmt`` as aligned text, one code per line, special and excluded codes
+    marked (excluded: never a quantizer output; NaN/Inf have no scaled value)."""
     width = max(4, fmt.bits)
+    scaled_width = max(7, len(str(fmt.scaled_min)), len(str(fmt.scaled_max)))
     lines = [f"{fmt.name}: {fmt.bits}-bit, values x 2^{fmt.shift} are integers",
-             f"{'code':>6}  {'bits':>{width}}  {'value':>8}  {'x 2^' + str(fmt.shift):>7}"]
+             f"{'code':>6}  {'bits':>{width}}  {'value':>8}  "
+             f"{'x 2^' + str(fmt.shift):>{scaled_width}}"]
     for code, bits, value in fmt.code_table():
-        special = "  (special)" if code in fmt.special_codes else ""
-        scaled = int(value * (1 << fmt.shift))
-        lines.append(f"{code:>6}  {bits:>{width}}  {str(value):>8}  {scaled:>7}{special}")
+        mark = fmt.excluded_codes.get(code)
+        if mark is not None:
+            note = f"  ({_MARKS[mark]}, never quantized)"
+            shown, scaled = _MARKS[mark], "0" if mark == "-0" else "-"
+        else:
+            note = "  (special)" if code in fmt.special_codes else ""
+            shown, scaled = str(value), str(int(value * (1 << fmt.shift)))
+        lines.append(f"{code:>6}  {bits:>{width}}  {shown:>8}  {scaled:>{scaled_width}}{note}")
     return "\n".join(lines)

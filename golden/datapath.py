@@ -1,37 +1,152 @@
-"""The weight x activation -> accumulator parameters every qmac design config holds."""
+"""The weight x activation -> accumulator parameters every qmac design config holds, and the
+registry of product datapaths: the ways hardware may build the scaled product of dINT codes.
+
+Every product datapath computes the same exact product; they differ in how the two special codes
+(scaled value ``+-2**k``) are served, which is a hardware cost question (docs/hardware.md). Each
+record's ``model`` is the NumPy counterpart of its hardware decomposition: it returns the
+``product_bits`` word the hardware forms and the carry it feeds into the following adder, whose
+sum is the product (the golden tests check this for every code pair).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
 
 from golden.arith import Overflow, check_acc_bits, default_acc_bits, product_bits
 from golden.checks import check_int
 from golden.formats import Format, as_format, int_format
 
-__all__ = ["Datapath"]
+__all__ = ["Datapath", "ProductDatapath", "PRODUCT_DATAPATHS", "DEFAULT_PRODUCT", "DEFAULT_ACT_BITS"]
+
+DEFAULT_ACT_BITS = 8
+"""Activations are INT8 unless a config names another format or width."""
+
+ProductModel = Callable[[Format, np.ndarray, np.ndarray], "tuple[np.ndarray, np.ndarray]"]
+
+
+@dataclass(frozen=True)
+class ProductDatapath:
+    """One way to build ``(2**f * w) * x``: its name, what it does, and its golden model."""
+
+    name: str
+    description: str
+    model: ProductModel
+
+
+def _specials(weight: Format, w: np.ndarray) -> list[tuple[np.ndarray, int, int]]:
+    """``(is_code, sign, k)`` of each special code: the mask of ``w`` equal to it, the sign and
+    the exponent of its scaled value ``sign * 2**k``."""
+    return [(w == code, 1 if scaled > 0 else -1, abs(scaled).bit_length() - 1)
+            for code, scaled in weight.special_codes.items()]
+
+
+def _select(weight: Format, w: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    word = (w * x) << weight.shift
+    for is_code, sign, k in _specials(weight, w):
+        word = np.where(is_code, sign * (x << k), word)
+    return word, np.zeros_like(word)
+
+
+def _mmux(weight: Format, w: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    operand = w
+    for is_code, sign, _ in _specials(weight, w):
+        operand = np.where(is_code, sign, operand)
+    p = operand * x
+    word = p << weight.shift
+    for is_code, _, k in _specials(weight, w):
+        word = np.where(is_code, p << k, word)
+    return word, np.zeros_like(word)
+
+
+def _cin(weight: Format, w: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    word = (w * x) << weight.shift
+    carry = np.zeros_like(word)
+    for is_code, sign, k in _specials(weight, w):
+        word = np.where(is_code, (x << k) if sign > 0 else ~(x << k), word)
+        carry = np.where(is_code & (sign < 0), 1, carry)
+    return word, carry
+
+
+PRODUCT_DATAPATHS: dict[str, ProductDatapath] = {p.name: p for p in (
+    ProductDatapath("select", "one multiplier for the regular codes; per special code the "
+                    "shifted activation or its negation, chosen by a mux on w == code", _select),
+    ProductDatapath("mmux", "the special codes feed +-1 to the one multiplier in place of the "
+                    "code; one mux chooses p << f (regular) or p << k (special): no negation",
+                    _mmux),
+    ProductDatapath("cin", "negative specials give ~(x << k) and a carry into the following "
+                    "adder (-v = ~v + 1), so no negation adder", _cin),
+)}
+DEFAULT_PRODUCT = "mmux"
+"""The product datapath of every design unless its config names another (docs/hardware.md)."""
 
 
 class Datapath:
     """Mixin of ``MACConfig`` and ``SystolicConfig`` (frozen dataclasses with the fields below):
-    one place normalises and checks the fields they share and derives the product width."""
+    one place normalises and checks the fields they share and derives the product width.
+
+    The activation is a ``Format`` (``act``, by name or object); ``act_bits`` is derived from it.
+    Callers that only give ``act_bits`` (older code, saved parameters) get INT-``act_bits``.
+    """
 
     weight: Format
-    act_bits: int
+    act_bits: int | None
     acc_bits: int | None
     overflow: Overflow
+    product: str
+    act: Format | str | None
 
     def _check_datapath(self) -> None:
-        """Format by name, ``act_bits`` in [2, 16], overflow mode by name, ``acc_bits``
-        defaulted to ``default_acc_bits`` and checked against one product."""
+        """Formats by name, ``act_bits`` in [2, 16] and consistent with ``act``, overflow mode by
+        name, ``acc_bits`` defaulted to ``default_acc_bits`` and checked against one product,
+        product datapath by name."""
+        if self.product not in PRODUCT_DATAPATHS:
+            raise ValueError(f"product must be one of {sorted(PRODUCT_DATAPATHS)}, "
+                             f"not {self.product!r}")
         object.__setattr__(self, "weight", as_format(self.weight))
-        check_int("act_bits", self.act_bits, 2, 16)
+        object.__setattr__(self, "act", self._act_format())
+        object.__setattr__(self, "act_bits", self.act.bits)
         object.__setattr__(self, "overflow", Overflow.parse(self.overflow))
         if self.acc_bits is None:
             object.__setattr__(self, "acc_bits", default_acc_bits(self.weight, self.act))
         check_acc_bits(self.acc_bits, self.weight, self.act)
 
-    @property
-    def act(self) -> Format:
-        return int_format(self.act_bits)
+    def _act_format(self) -> Format:
+        if self.act is None:
+            bits = DEFAULT_ACT_BITS if self.act_bits is None else self.act_bits
+            return int_format(check_int("act_bits", bits, 2, 16))
+        act = as_format(self.act, "act")
+        if self.act_bits is not None and self.act_bits != act.bits:
+            raise ValueError(f"act_bits must be None or {act.bits} (the width of act "
+                             f"{act.name}), not {self.act_bits!r}")
+        return act
 
     @property
     def product_bits(self) -> int:
         return product_bits(self.weight, self.act)
+
+    @property
+    def product_suffix(self) -> str:
+        """``_<product>`` in design names when the datapath is not the default one."""
+        return "" if self.product == DEFAULT_PRODUCT else f"_{self.product}"
+
+    def busy_units(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """Multipliers doing a useful MAC in each cycle of ``inputs`` (the design's cycle model)."""
+        raise NotImplementedError
+
+    def steady_window(self, inputs: dict[str, np.ndarray]) -> tuple[int, int]:
+        """Cycles ``[start, end)`` of the longest run in which every multiplier is busy.
+
+        Energy per MAC over this window is the steady-state figure: no fill, drain or idle
+        cycle is charged to it. A stream that never fills the design is a ValueError.
+        """
+        full = np.asarray(self.busy_units(inputs)) == self.macs_per_cycle
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], full.astype(np.int8), [0]])))
+        if not edges.size:
+            raise ValueError(f"the stream never keeps all {self.macs_per_cycle} multipliers "
+                             f"busy at once, so it has no steady-state window")
+        starts, ends = edges[0::2], edges[1::2]
+        best = int(np.argmax(ends - starts))
+        return int(starts[best]), int(ends[best])

@@ -2,9 +2,10 @@
 
 Ports (see ``golden.trace`` for the cycle convention):
 
-* ``w`` (in, weight-format code), ``x`` (in, activation code), ``valid`` (in): accumulate
-  ``(2**f * w) * x`` this cycle; ``clear`` (in): start a new accumulation (with ``valid``, the
-  accumulator restarts from this product; without, it restarts from zero).
+* ``w`` (in, weight-format code), ``x`` (in, activation-format code), ``valid`` (in):
+  accumulate the scaled product ``(2**f * w) * (2**g * x)`` this cycle (``g = 0`` for INT
+  activations); ``clear`` (in): start a new accumulation (with ``valid``, the accumulator
+  restarts from this product; without, it restarts from zero).
 * ``acc`` (out, ``acc_bits`` signed): the accumulator register; ``acc_valid`` (out): ``acc`` has
   just absorbed a valid input.
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from golden.arith import Overflow, apply_overflow, gemm_operands
-from golden.datapath import Datapath
+from golden.datapath import DEFAULT_PRODUCT, Datapath
 from golden.formats import Format
 from golden.trace import Port, PortTrace, input_arrays
 
@@ -31,10 +32,12 @@ class MACConfig(Datapath):
     """Parameters of a MAC unit; ``hw.mac.MAC`` is generated from exactly these."""
 
     weight: Format
-    act_bits: int = 8
+    act_bits: int | None = None
     acc_bits: int | None = None
     overflow: Overflow = Overflow.WRAP
     pipeline: bool = False
+    product: str = DEFAULT_PRODUCT
+    act: Format | str | None = None
 
     kind = "mac"
 
@@ -48,6 +51,10 @@ class MACConfig(Datapath):
         """Peak multiply-accumulates per clock cycle."""
         return 1
 
+    def busy_units(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """The multiplier works in every cycle whose input is ``valid``."""
+        return np.asarray(inputs["valid"], dtype=np.int64).reshape(-1)
+
     @property
     def latency(self) -> int:
         """Rising edges from an input to its effect on ``acc``."""
@@ -56,18 +63,19 @@ class MACConfig(Datapath):
     @property
     def name(self) -> str:
         pipe = "_pipe" if self.pipeline else ""
-        return (f"mac_{self.weight.name}_x_int{self.act_bits}_acc{self.acc_bits}"
-                f"_{self.overflow.value}{pipe}")
+        return (f"mac_{self.weight.name}_x_{self.act.name}_acc{self.acc_bits}"
+                f"_{self.overflow.value}{pipe}{self.product_suffix}")
 
     def params(self) -> dict:
-        return {"kind": self.kind, "weight": self.weight.name, "act_bits": self.act_bits,
-                "acc_bits": self.acc_bits, "overflow": self.overflow.value,
-                "pipeline": self.pipeline}
+        return {"kind": self.kind, "weight": self.weight.name, "act": self.act.name,
+                "act_bits": self.act_bits, "acc_bits": self.acc_bits,
+                "overflow": self.overflow.value, "pipeline": self.pipeline,
+                "product": self.product}
 
     @property
     def ports(self) -> tuple[Port, ...]:
         return (Port("w", "in", self.weight.bits, signed=self.weight.signed),
-                Port("x", "in", self.act_bits, signed=True),
+                Port("x", "in", self.act_bits, signed=self.act.signed),
                 Port("valid", "in", 1), Port("clear", "in", 1),
                 Port("acc", "out", self.acc_bits, signed=True), Port("acc_valid", "out", 1))
 

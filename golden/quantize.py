@@ -5,19 +5,18 @@ scale that represents every value of their group without clipping::
 
     s = max(max(w) / value_max, min(w) / value_min)
 
-The format's range may be asymmetric (INT4 -8..7, dINT4's integer grid -7..6), so both ends are
-checked. A group that is all zero gets ``s = 1.0``: any positive scale encodes it exactly, and a
-zero scale would have no inverse in hardware or in ``x / s``. Activations ``A`` (M x K) are
-quantized symmetrically, ``s = max|x| / code_max`` per token (row) or per tensor, codes in
-``[-code_max, code_max]`` (INT8: -127..127; -128 is never produced).
+The format's range may be asymmetric (INT4 -8..7, dINT4's integer grid -7..6, NF4's 8 positive
+and 7 negative levels), so both ends are checked. A group that is all zero gets ``s = 1.0``: any
+positive scale encodes it exactly, and a zero scale would have no inverse in hardware or in
+``x / s``. Activations ``A`` (M x K) are quantized symmetrically, ``s = max|x| / peak`` per token
+(row) or per tensor with ``peak = min(value_max, -value_min)`` (INT8: 127, so -128 is never
+produced; FP8 E4M3: 448).
 
-``round_to_codes`` applies the format's rounding rule to values already divided by the scale:
-
-* INT: round half to even, clamp to the code range.
-* dINT with special magnitude ``h = 2**-f``: ``|u| < h/2`` -> 0; ``h/2 <= |u| < (h+1)/2`` ->
-  ``+-h`` (a special code); otherwise round half to even onto the integer grid, clamped to it.
-  For dINT4 (f=1) the thresholds are 1/4 and 3/4. Every value thus lands on its nearest code,
-  within ``s/2``.
+``round_to_codes`` applies the format family's rounding rule to values already divided by the
+scale (``golden.families``): INT rounds half to even and clamps; dINT has its own thresholds;
+every table family (FP, ternary, NF4) takes the nearest valid value, ties to the even bit
+pattern (IEEE round-half-to-even for FP), clamped to the value range. Every in-range value thus
+lands on a nearest code; excluded codes (-0, NaN, Inf) are never produced.
 
 ``underflow`` counts the nonzero inputs that became code 0: the small weights INT-b loses and that
 dINT's +-h codes exist to keep.
@@ -29,12 +28,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.formats import INT8, Format, as_format
+from golden.formats import INT8, TERNARY, Format, as_format
 
 __all__ = ["Quantized", "quantize", "quantize_weights", "quantize_activations", "round_to_codes",
-           "WEIGHT_GRANULARITIES", "ACTIVATION_GRANULARITIES"]
+           "quantize_ternary_twn", "TWN_THRESHOLD", "WEIGHT_GRANULARITIES",
+           "ACTIVATION_GRANULARITIES"]
 
 WEIGHT_GRANULARITIES = ("tensor", "channel", "group")
+TWN_THRESHOLD = 0.7
+"""TWN's threshold as a fraction of the block's mean |w| (Li and Liu, 2016)."""
 ACTIVATION_GRANULARITIES = ("token", "tensor")
 
 
@@ -63,23 +65,12 @@ class Quantized:
 
 
 def round_to_codes(u: np.ndarray, fmt: Format | str) -> np.ndarray:
-    """Codes of ``u`` (values already divided by their scale) under ``fmt``'s rounding rule.
+    """Codes of ``u`` (values already divided by their scale) under ``fmt``'s family rounding rule.
 
-    Returns an array of ``fmt.code_dtype``; out-of-range values clamp to the extreme grid value.
+    Returns an array of ``fmt.code_dtype``; out-of-range values clamp to the extreme value.
     """
     fmt = as_format(fmt, "fmt")
-    u = _finite(u, "u")
-    if fmt.kind == "int":
-        return np.clip(np.rint(u), fmt.code_min, fmt.code_max).astype(fmt.code_dtype)
-    if fmt.kind != "dint":
-        raise ValueError(f"fmt must be an int or dint format, not kind {fmt.kind!r}")
-    half = 1.0 / (1 << fmt.shift)
-    magnitude = np.abs(u)
-    codes = np.clip(np.rint(u), fmt.grid_min, fmt.grid_max)
-    special = np.where(u < 0, fmt.code_min, fmt.code_max)
-    codes = np.where(magnitude < (half + 1) / 2, special, codes)
-    codes = np.where(magnitude < half / 2, 0, codes)
-    return codes.astype(fmt.code_dtype)
+    return fmt.family.round(_finite(u, "u"), fmt)
 
 
 def quantize(x: np.ndarray, scales: np.ndarray, fmt: Format | str) -> Quantized:
@@ -110,6 +101,39 @@ def quantize_weights(w: np.ndarray, fmt: Format | str, granularity: str = "chann
     """
     fmt = as_format(fmt, "fmt")
     w = _finite(_matrix(w, "w"), "w")
+    blocks, axes = _weight_blocks(w, granularity, group_size)
+    scales = np.maximum(blocks.max(axis=axes) / fmt.value_max,
+                        blocks.min(axis=axes) / fmt.value_min)
+    scales = scales.reshape(blocks.shape[0], -1)
+    return quantize(w, np.where(scales > 0, scales, 1.0), fmt)
+
+
+def quantize_ternary_twn(w: np.ndarray, granularity: str = "channel",
+                         group_size: int | None = None) -> Quantized:
+    """Ternary weights by the TWN rule instead of nearest rounding (blocks as ``quantize_weights``).
+
+    Per block: threshold ``t = TWN_THRESHOLD * mean|w|``; ``|w| > t`` -> ``sign(w)``, else 0; the
+    scale is the mean ``|w|`` over the weights above ``t`` (1.0 if none), the least-squares
+    scale for those codes. Unlike nearest rounding, a weight is kept when it exceeds 0.7 times
+    the block's mean magnitude, not half of its maximum.
+    """
+    w = _finite(_matrix(w, "w"), "w")
+    blocks, axes = _weight_blocks(w, granularity, group_size)
+    magnitude = np.abs(blocks)
+    kept = magnitude > TWN_THRESHOLD * magnitude.mean(axis=axes, keepdims=True)
+    count = kept.sum(axis=axes, keepdims=True)
+    total = np.where(kept, magnitude, 0.0).sum(axis=axes, keepdims=True)
+    scales = np.where(count > 0, total / np.maximum(count, 1), 1.0)
+    signs = np.where(kept, np.sign(blocks), 0.0).reshape(w.shape)
+    codes = TERNARY.encode(signs)
+    underflow = int(np.count_nonzero((w != 0) & (codes == 0)))
+    return Quantized(codes.astype(TERNARY.code_dtype), scales.reshape(blocks.shape[0], -1),
+                     TERNARY, underflow)
+
+
+def _weight_blocks(w: np.ndarray, granularity: str,
+                   group_size: int | None) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``w`` as (blocks, rows, N) and the axes one scale spans, or raise on a bad granularity."""
     if granularity not in WEIGHT_GRANULARITIES:
         raise ValueError(
             f"granularity must be one of {list(WEIGHT_GRANULARITIES)}, not {granularity!r}")
@@ -125,25 +149,25 @@ def quantize_weights(w: np.ndarray, fmt: Format | str, granularity: str = "chann
             f"group_size must be None unless granularity is 'group', not {group_size!r}")
     else:
         blocks = w.reshape(1, k, n)
-    axes = (1, 2) if granularity == "tensor" else (1,)
-    scales = np.maximum(blocks.max(axis=axes) / fmt.value_max,
-                        blocks.min(axis=axes) / fmt.value_min)
-    scales = scales.reshape(blocks.shape[0], -1)
-    return quantize(w, np.where(scales > 0, scales, 1.0), fmt)
+    return blocks, ((1, 2) if granularity == "tensor" else (1,))
 
 
 def quantize_activations(x: np.ndarray, granularity: str = "token",
                          fmt: Format | str = INT8) -> Quantized:
-    """Symmetric quantization of M x K activations: ``s = max|x| / code_max`` per row or tensor."""
+    """Symmetric quantization of M x K activations: ``s = max|x| / peak`` per row or tensor,
+    ``peak = min(value_max, -value_min)`` (INT8: 127)."""
     fmt = as_format(fmt, "fmt")
     x = _finite(_matrix(x, "x"), "x")
     if granularity not in ACTIVATION_GRANULARITIES:
         raise ValueError(
             f"granularity must be one of {list(ACTIVATION_GRANULARITIES)}, not {granularity!r}")
-    if fmt.kind != "int":
-        raise ValueError(f"fmt must be an int format for activations, not {fmt.name!r}")
+    peak_value = min(fmt.value_max, -fmt.value_min)
+    if peak_value <= 0:
+        raise ValueError(f"fmt must have positive and negative values for symmetric "
+                         f"activations, not {fmt.name!r} (range [{fmt.value_min}, "
+                         f"{fmt.value_max}])")
     peak = np.abs(x).max(axis=1 if granularity == "token" else None, keepdims=True, initial=0.0)
-    scales = (peak / fmt.code_max).reshape(-1, 1)
+    scales = (peak / peak_value).reshape(-1, 1)
     return quantize(x, np.where(scales > 0, scales, 1.0), fmt)
 
 

@@ -7,10 +7,10 @@ activation, adds the partial sum arriving from above, and registers activation, 
 
 Ports (cycle convention of ``golden.trace``):
 
-* ``x`` (in, R lanes of ``act_bits``): one row of A (its K-slice for the current tile) per cycle;
-  ``x_valid`` marks a row, ``x_bank`` names the weight bank it multiplies with. With an output
-  accumulator (``acc_depth > 0``) ``x_addr`` names the accumulator row, ``x_first`` starts it
-  from zero and ``x_last`` emits it.
+* ``x`` (in, R lanes of activation-format codes, ``act_bits`` wide): one row of A (its K-slice
+  for the current tile) per cycle; ``x_valid`` marks a row, ``x_bank`` names the weight bank it
+  multiplies with. With an output accumulator (``acc_depth > 0``) ``x_addr`` names the
+  accumulator row, ``x_first`` starts it from zero and ``x_last`` emits it.
 * ``w`` (in, C lanes of the weight format), ``w_load``, ``w_bank``: shift one weight row into
   bank ``w_bank`` of PE row 0 while every PE row passes that bank's weights one row down; R loads
   fill a bank, the first row loaded ending in PE row R-1.
@@ -35,7 +35,7 @@ import numpy as np
 
 from golden.arith import MAX_ACC_BITS, Overflow, apply_overflow, product_range, signed_bits
 from golden.checks import check_int
-from golden.datapath import Datapath
+from golden.datapath import DEFAULT_PRODUCT, Datapath
 from golden.formats import Format
 from golden.tiler import schedule_gemm
 from golden.trace import Port, PortTrace, input_arrays
@@ -63,11 +63,13 @@ class SystolicConfig(Datapath):
     rows: int
     cols: int
     weight: Format
-    act_bits: int = 8
+    act_bits: int | None = None
     psum_bits: int | None = None
     acc_bits: int | None = None
     overflow: Overflow = Overflow.WRAP
     acc_depth: int = 0
+    product: str = DEFAULT_PRODUCT
+    act: Format | str | None = None
 
     kind = "systolic"
 
@@ -99,6 +101,16 @@ class SystolicConfig(Datapath):
         """Edges from a row on ``x`` to its results on ``y``: skew, PE grid, deskew, output."""
         return self.rows + self.cols
 
+    def busy_units(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """PEs multiplying a valid row in each cycle: PE (r, c) works on the row driven r + c
+        cycles earlier (the skew), so a stream fills the array R + C - 2 cycles after it starts."""
+        valid = np.asarray(inputs["x_valid"], dtype=np.int64).reshape(-1)
+        busy = np.zeros_like(valid)
+        for delay in range(self.rows + self.cols - 1):
+            pes = sum(1 for r in range(self.rows) if 0 <= delay - r < self.cols)
+            busy[delay:] += pes * valid[:len(valid) - delay]
+        return busy
+
     @property
     def bank_reuse_cycles(self) -> int:
         """Cycles after a tile's last row is driven until its bank may take its first new load.
@@ -112,20 +124,22 @@ class SystolicConfig(Datapath):
     @property
     def name(self) -> str:
         acc = f"_d{self.acc_depth}" if self.acc_depth else ""
-        return (f"systolic_{self.rows}x{self.cols}_{self.weight.name}_x_int{self.act_bits}"
-                f"_psum{self.psum_bits}_acc{self.acc_bits}_{self.overflow.value}{acc}")
+        return (f"systolic_{self.rows}x{self.cols}_{self.weight.name}_x_{self.act.name}"
+                f"_psum{self.psum_bits}_acc{self.acc_bits}_{self.overflow.value}{acc}"
+                f"{self.product_suffix}")
 
     def params(self) -> dict:
         return {"kind": self.kind, "rows": self.rows, "cols": self.cols,
-                "weight": self.weight.name, "act_bits": self.act_bits,
+                "weight": self.weight.name, "act": self.act.name, "act_bits": self.act_bits,
                 "psum_bits": self.psum_bits, "acc_bits": self.acc_bits,
-                "overflow": self.overflow.value, "acc_depth": self.acc_depth}
+                "overflow": self.overflow.value, "acc_depth": self.acc_depth,
+                "product": self.product}
 
     @property
     def ports(self) -> tuple[Port, ...]:
         accum = (Port("x_first", "in", 1), Port("x_last", "in", 1),
                  Port("x_addr", "in", self.addr_bits)) if self.acc_depth else ()
-        return (Port("x", "in", self.act_bits, self.rows, signed=True),
+        return (Port("x", "in", self.act_bits, self.rows, signed=self.act.signed),
                 Port("x_valid", "in", 1), Port("x_bank", "in", 1), *accum,
                 Port("w", "in", self.weight.bits, self.cols, signed=self.weight.signed),
                 Port("w_load", "in", 1), Port("w_bank", "in", 1),
@@ -182,7 +196,7 @@ class SystolicConfig(Datapath):
         ``y_valid`` is set.
         """
         rows, cols = self.rows, self.cols
-        x = self.act.check_codes(np.asarray(inputs["x"], dtype=np.int64), "x")
+        x = self.act.decode_scaled(np.asarray(inputs["x"], dtype=np.int64), "x")
         cycles = x.shape[0]
         bank_in = np.asarray(inputs["x_bank"], dtype=np.int64)[:, 0]
         w = self.weight.check_codes(np.asarray(inputs["w"], dtype=np.int64), "w")

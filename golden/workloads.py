@@ -1,7 +1,8 @@
 """GEMM operands that drive the power flow: real model tensors, synthetic ones, uniform, zeros.
 
 Dynamic power depends on the data, so every workload is a named, seeded recipe for the code
-matrices ``A`` (M x K INT8 activations) and ``W`` (K x N weight codes) of ``C = A @ W``:
+matrices ``A`` (M x K activation codes, INT8 unless ``act`` says otherwise) and ``W`` (K x N
+weight codes) of ``C = A @ W``:
 
 * ``minilm``: a tile of a real GEMM of the trained all-MiniLM-L6-v2 encoder (``models/``): the
   seed picks one of its 36 linear layers, M consecutive tokens of the activations captured on the
@@ -16,7 +17,8 @@ matrices ``A`` (M x K INT8 activations) and ``W`` (K x N weight codes) of ``C = 
   channel spread, quantized per channel; activations are Gaussian per token with
   ``synthetic_outlier_channels(K)`` channels ``SYNTHETIC_OUTLIER_GAIN`` times larger, quantized
   per token to INT8.
-* ``uniform``: every code of each format equally likely (the most switching a random stream gives).
+* ``uniform``: every finite code of each format equally likely (the most switching a random
+  stream gives; NaN/Inf codes have no value to multiply).
 * ``zeros``: all codes 0 (the floor: only the clock and leakage remain).
 
 ``code_statistics`` summarises what a workload feeds the MAC ports (zero and special-code shares,
@@ -47,34 +49,41 @@ def synthetic_outlier_channels(k: int) -> int:
 
 
 def make_workload(name: str, m: int, k: int, n: int, weight: Format | str,
-                  seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(a_codes, w_codes)``: M x K INT8 activation codes and K x N ``weight`` codes (int64)."""
+                  seed: int, act: Format | str = INT8) -> tuple[np.ndarray, np.ndarray]:
+    """``(a_codes, w_codes)``: M x K ``act`` codes and K x N ``weight`` codes (int64)."""
     if name not in WORKLOADS:
         raise ValueError(f"workload must be one of {list(WORKLOADS)}, not {name!r}")
     for param, value in (("m", m), ("k", k), ("n", n)):
         check_int(param, value, 1)
-    weight = as_format(weight)
+    weight, act = as_format(weight), as_format(act, "act")
     check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     if name == "zeros":
         return np.zeros((m, k), dtype=np.int64), np.zeros((k, n), dtype=np.int64)
     if name == "uniform":
-        return (rng.integers(-128, 128, size=(m, k), dtype=np.int64),
-                rng.integers(weight.code_min, weight.code_max + 1, size=(k, n), dtype=np.int64))
+        return _uniform_codes(rng, act, (m, k)), _uniform_codes(rng, weight, (k, n))
     if name == "minilm":
         from models.minilm import layer_operands  # lazy: golden/ never needs models/ to import
 
-        return real_tile(layer_operands(), m, k, n, weight, rng)
-    return _synthetic_activations(rng, m, k), _synthetic_weights(rng, k, n, weight)
+        return real_tile(layer_operands(), m, k, n, weight, rng, act)
+    return _synthetic_activations(rng, m, k, act), _synthetic_weights(rng, k, n, weight)
+
+
+def _uniform_codes(rng: np.random.Generator, fmt: Format, shape: tuple[int, int]) -> np.ndarray:
+    """Finite codes drawn uniformly (for an INT grid the same stream as ``integers(min, max)``)."""
+    codes = fmt.finite_codes
+    return codes[rng.integers(0, len(codes), size=shape, dtype=np.int64)]
 
 
 def real_tile(layers: dict[str, tuple[np.ndarray, np.ndarray]], m: int, k: int, n: int,
-              weight: Format, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+              weight: Format, rng: np.random.Generator,
+              act: Format = INT8) -> tuple[np.ndarray, np.ndarray]:
     """An M x K by K x N tile of one real layer ``(X, W)`` of ``layers``, quantized as in inference.
 
     ``rng`` picks the layer (among those at least that large), M consecutive tokens, and the K and
     N windows. W is quantized per channel over all its K rows and X per token over its whole row
-    before the tile is cut, so the tile's codes carry the layer's real scales.
+    before the tile is cut (X in ``act``, INT8 by default), so the tile's codes carry the layer's
+    real scales.
     """
     fits = [name for name, (x, w) in sorted(layers.items())
             if x.shape[0] >= m and w.shape[0] >= k and w.shape[1] >= n]
@@ -85,7 +94,7 @@ def real_tile(layers: dict[str, tuple[np.ndarray, np.ndarray]], m: int, k: int, 
     x, w = layers[fits[int(rng.integers(len(fits)))]]
     t0, k0, n0 = (int(rng.integers(size - tile + 1))
                   for size, tile in ((x.shape[0], m), (w.shape[0], k), (w.shape[1], n)))
-    a_codes = quantize_activations(x[t0:t0 + m], "token").codes[:, k0:k0 + k]
+    a_codes = quantize_activations(x[t0:t0 + m], "token", act).codes[:, k0:k0 + k]
     w_codes = quantize_weights(w[:, n0:n0 + n], weight, "channel").codes[k0:k0 + k]
     return a_codes.astype(np.int64), w_codes.astype(np.int64)
 
@@ -129,8 +138,8 @@ def _synthetic_weights(rng: np.random.Generator, k: int, n: int, weight: Format)
     return quantize_weights(w, weight, "channel").codes.astype(np.int64)
 
 
-def _synthetic_activations(rng: np.random.Generator, m: int, k: int) -> np.ndarray:
+def _synthetic_activations(rng: np.random.Generator, m: int, k: int, act: Format) -> np.ndarray:
     x = rng.normal(0.0, 1.0, size=(m, k))
     outliers = rng.choice(k, size=synthetic_outlier_channels(k), replace=False)
     x[:, outliers] *= SYNTHETIC_OUTLIER_GAIN
-    return quantize_activations(x, "token").codes.astype(np.int64)
+    return quantize_activations(x, "token", act).codes.astype(np.int64)

@@ -9,16 +9,33 @@ from amaranth.lib import wiring
 from hw.mac import MAC
 from hw.systolic import SystolicArray
 
-__all__ = ["BUILDERS", "build"]
+__all__ = ["BUILDERS", "WEIGHT_DATAPATHS", "ACT_DATAPATHS", "build"]
 
 BUILDERS: dict[str, Callable[[Any], wiring.Component]] = {
     "mac": MAC, "systolic": SystolicArray}
 """``config.kind`` -> component class; each takes the config as its only argument."""
 
 
+WEIGHT_DATAPATHS = ("int_multiplier", "dint_shift_mux")
+"""Golden family datapath keys (``Format.family.datapath``) the generators implement for weights."""
+ACT_DATAPATHS = ("int_multiplier",)
+"""Datapath keys of activation formats the generators implement: plain two's complement lanes."""
+
+
 def build(config: Any) -> wiring.Component:
-    """The component for ``config``; its ports are exactly ``config.ports``."""
+    """The component for ``config``; its ports are exactly ``config.ports``.
+
+    Formats golden knows but no generator implements yet (FP, NF4, ternary) are refused here,
+    the one entry to hardware, rather than built with an integer datapath that computes
+    something else.
+    """
     kind = getattr(config, "kind", None)
     if kind not in BUILDERS:
         raise ValueError(f"config.kind must be one of {sorted(BUILDERS)}, not {kind!r}")
+    for param, fmt, served in (("weight", config.weight, WEIGHT_DATAPATHS),
+                               ("act", config.act, ACT_DATAPATHS)):
+        if fmt.family.datapath not in served:
+            raise ValueError(
+                f"{param} format {fmt.name!r} has no hardware datapath yet (its family needs "
+                f"{fmt.family.datapath!r}; generators implement {', '.join(served)})")
     return BUILDERS[kind](config)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from golden.arith import Overflow
+from golden.datapath import DEFAULT_PRODUCT, PRODUCT_DATAPATHS
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 from hw.build import BUILDERS
@@ -17,7 +18,7 @@ __all__ = ["CONFIG_FROM_ARGS", "add_design_options", "config_from_args", "regist
 
 def _mac_config(args: argparse.Namespace) -> MACConfig:
     return MACConfig(args.weight, act_bits=args.act_bits, acc_bits=args.acc_bits,
-                     overflow=_overflow(args), pipeline=args.pipeline)
+                     overflow=_overflow(args), pipeline=args.pipeline, product=args.product)
 
 
 def _overflow(args: argparse.Namespace) -> Overflow:
@@ -41,7 +42,8 @@ def _systolic_config(args: argparse.Namespace) -> SystolicConfig:
         raise ValueError("pipeline applies to --design mac only, not to the systolic array")
     return SystolicConfig(args.rows, args.cols, args.weight, act_bits=args.act_bits,
                           psum_bits=args.psum_bits, acc_bits=args.acc_bits,
-                          overflow=_overflow(args), acc_depth=args.acc_depth)
+                          overflow=_overflow(args), acc_depth=args.acc_depth,
+                          product=args.product)
 
 
 CONFIG_FROM_ARGS: dict[str, Callable[[argparse.Namespace], Any]] = {
@@ -49,9 +51,11 @@ CONFIG_FROM_ARGS: dict[str, Callable[[argparse.Namespace], Any]] = {
 """``--design`` -> config from the parsed options; other design kinds add their entry here."""
 
 
-def add_design_options(parser: argparse.ArgumentParser) -> None:
-    """The options every design shares (kinds with more parameters add their own)."""
-    parser.add_argument("--design", default="mac", choices=sorted(BUILDERS),
+def add_design_options(parser: argparse.ArgumentParser,
+                       designs: tuple[str, ...] = tuple(sorted(BUILDERS))) -> None:
+    """The options every design shares (kinds with more parameters add their own); ``designs``
+    are the ``--design`` choices (``qmac prove`` adds the array's processing element)."""
+    parser.add_argument("--design", default="mac", choices=designs,
                         help="design kind (default: mac)")
     parser.add_argument("--weight", default="dint4",
                         help="weight format: int8, int4, dint4, intB, dintB[fF] (default: dint4)")
@@ -62,6 +66,9 @@ def add_design_options(parser: argparse.ArgumentParser) -> None:
                         help="saturate the accumulator instead of wrapping")
     parser.add_argument("--pipeline", action="store_true",
                         help="register the product before the accumulator (+1 cycle latency)")
+    parser.add_argument("--product", default=DEFAULT_PRODUCT, choices=sorted(PRODUCT_DATAPATHS),
+                        help=f"product datapath of dINT special codes (default: {DEFAULT_PRODUCT};"
+                             f" docs/hardware.md)")
     _systolic_options(parser)
 
 

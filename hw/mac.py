@@ -7,7 +7,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from golden.arith import Overflow
 from golden.mac import MACConfig
 from hw.ports import ConfigComponent
-from hw.product import ScaledProduct, reduce_overflow
+from hw.product import Product, ScaledProduct, reduce_overflow
 
 __all__ = ["MAC"]
 
@@ -22,9 +22,10 @@ class MAC(ConfigComponent):
     * Regular codes ``c``: a narrow ``b x a`` signed multiplier computes ``c * x``
       (``b + a`` bits); the scaled product ``(c * x) << f`` is wiring (``f`` zero LSBs).
     * Special codes (dINT's two grid ends, scaled value ``+-2**k``; ``k = 0`` for dINT4) do not
-      widen the multiplier: their product is the activation shifted by ``k`` (wiring) or its
-      negation, selected by a mux on ``w == code``; the multiplier's result for those codes is
-      discarded, so it never has to represent ``+-2**-f``.
+      widen the multiplier, which never has to represent ``+-2**-f``; ``config.product`` picks
+      how they are served (``select``: shifted activation or its negation through a mux;
+      ``mmux``: +-1 into the multiplier, one mux on the shift; ``cin``: ``~x`` plus a carry into
+      the accumulator adder, registered beside the product when pipelined).
     * The selected product is ``product_bits`` wide (16 for INT8 x INT8, 12 for INT4 and dINT4
       x INT8: regular dINT4 codes -7..6 scale to -14..12, so ``(c * x) << 1`` fits 12 bits;
       code -8's multiplier result, which would not, is the one the mux replaces). With
@@ -64,27 +65,36 @@ class MAC(ConfigComponent):
 
     def __init__(self, config: MACConfig) -> None:
         super().__init__(config)
-        self.product = ScaledProduct(config.weight)
+        self.product = ScaledProduct(config.weight, config.product)
 
     def elaborate(self, platform: object) -> Module:
         cfg = self.config
         m = Module()
 
+        formed = self.product(m, self.w, self.x)
         product = Signal(signed(cfg.product_bits))
-        m.d.comb += product.eq(self.product(self.w, self.x))
+        m.d.comb += product.eq(formed.word)
+        carry = None if formed.carry is None else Signal()
+        if carry is not None:
+            m.d.comb += carry.eq(formed.carry)
 
         if cfg.pipeline:
             stage_product = Signal.like(product)
+            stage_carry = None if carry is None else Signal()
             stage_valid = Signal()
             stage_clear = Signal()
             m.d.sync += [stage_product.eq(product), stage_valid.eq(self.valid),
                          stage_clear.eq(self.clear)]
+            if carry is not None:
+                m.d.sync += stage_carry.eq(carry)
         else:
-            stage_product, stage_valid, stage_clear = product, self.valid, self.clear
+            stage_product, stage_carry = product, carry
+            stage_valid, stage_clear = self.valid, self.clear
 
         saturate = cfg.overflow is Overflow.SATURATE
         total = Signal(signed(cfg.acc_bits + int(saturate)))
-        m.d.comb += total.eq(Mux(stage_clear, 0, self.acc) + stage_product)
+        m.d.comb += total.eq(Product(stage_product, stage_carry).add_to(
+            Mux(stage_clear, 0, self.acc)))
         next_acc = reduce_overflow(total, cfg.acc_bits, cfg.overflow)
 
         with m.If(stage_valid):

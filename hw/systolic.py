@@ -59,11 +59,12 @@ class PE(wiring.Component):
         m = Module()
         banks = [Signal.like(self.w_in, name=f"bank{b}") for b in range(2)]
         weight = Mux(self.bank_in, banks[1], banks[0])
+        formed = self.product(m, weight, self.x_in)
         product = Signal(signed(cfg.product_bits))
-        m.d.comb += [product.eq(self.product(weight, self.x_in)),
+        m.d.comb += [product.eq(formed.word),
                      self.w_out.eq(Mux(self.load_bank, banks[1], banks[0]))]
         m.d.sync += [self.x_out.eq(self.x_in), self.bank_out.eq(self.bank_in),
-                     self.psum_out.eq(self.psum_in + product)]
+                     self.psum_out.eq(formed._replace(word=product).add_to(self.psum_in))]
         with m.If(self.load):
             for b, bank in enumerate(banks):
                 with m.If(self.load_bank == b):
@@ -176,7 +177,7 @@ class SystolicArray(ConfigComponent):
 
     def __init__(self, config: SystolicConfig) -> None:
         super().__init__(config)
-        self.product = ScaledProduct(config.weight)
+        self.product = ScaledProduct(config.weight, config.product)
 
     def elaborate(self, platform: object) -> Module:
         cfg = self.config

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(iverilog opensta qflow-tech-osu018 qflow-tech-osu035)
+SYSTEM_PACKAGES=(iverilog opensta qflow-tech-osu018 qflow-tech-osu035 ccache)
 # Standard-cell libraries of flow/tech.py's records (osu018 is the default, osu035 is tested).
 LIBRARY_FILES=(qflow-tech-osu018:/usr/share/qflow/tech/osu018/osu018_stdcells.lib
                qflow-tech-osu035:/usr/share/qflow/tech/osu035/osu035_stdcells.lib)
@@ -18,6 +18,7 @@ missing_system_packages() {
   for entry in "${LIBRARY_FILES[@]}"; do
     [[ -f "${entry#*:}" ]] || missing+=("${entry%%:*}")
   done
+  command -v ccache >/dev/null || missing+=(ccache)
   echo "${missing[@]:-}"
 }
 

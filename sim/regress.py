@@ -16,6 +16,7 @@ from typing import Callable
 
 from golden.arith import Overflow
 from golden.checks import check_int
+from golden.datapath import DEFAULT_PRODUCT, PRODUCT_DATAPATHS
 from golden.formats import DINT4, INT4, INT8, Format, as_format
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
@@ -59,16 +60,21 @@ class CaseResult:
         return self.cycles / self.sim_seconds if self.sim_seconds else 0.0
 
 
+_OTHER_PRODUCTS = [p for p in PRODUCT_DATAPATHS if p != DEFAULT_PRODUCT]
+
+
 def mac_grid(sims: tuple[str, ...] = SIMULATORS,
              weights: tuple[Format | str, ...] | None = None) -> list[Case]:
-    """Default grid: every format on every simulator, dINT4 saturate/pipeline on every simulator,
-    the other variants and narrow accumulators (``product_bits + 2``, corners within a few
-    cycles) on Icarus only, to keep Verilator compiles few. ``weights`` keeps the cases of those
-    formats, built by ``_mac_cases`` for a format (or simulator) the default grid lacks."""
+    """Default grid: every format on every simulator, dINT4 saturate/pipeline and every other
+    product datapath (``golden.datapath``) of dINT4 on every simulator, the other variants and
+    narrow accumulators (``product_bits + 2``, corners within a few cycles) on Icarus only, to
+    keep Verilator compiles few. ``weights`` keeps the cases of those formats, built by
+    ``_mac_cases`` for a format (or simulator) the default grid lacks."""
     for sim in sims:
         check_sim(sim)
     everywhere: list[MACConfig] = [MACConfig(f) for f in (INT8, INT4, DINT4)] + [
         MACConfig(DINT4, overflow=Overflow.SATURATE), MACConfig(DINT4, pipeline=True)]
+    everywhere += [MACConfig(DINT4, product=p) for p in _OTHER_PRODUCTS]
     icarus_only = [MACConfig(INT8, overflow=Overflow.SATURATE),
                    MACConfig(INT4, overflow=Overflow.SATURATE, pipeline=True)]
     for fmt in (INT8, INT4, DINT4):
@@ -94,9 +100,10 @@ def _narrow_macs(fmt: Format) -> list[MACConfig]:
 def systolic_grid(sims: tuple[str, ...] = SIMULATORS,
                   weights: tuple[Format | str, ...] | None = None) -> list[Case]:
     """Default grid: small arrays of every format on Icarus (narrow accumulators make the
-    overflow corners reachable; two with an output accumulator), the 16x16 dINT4 array on
-    Verilator, whose compiled model is the one fast enough for it. ``weights`` keeps the cases
-    of those formats, built by ``_systolic_cases`` for a format (or simulator) without one."""
+    overflow corners reachable; two with an output accumulator; a 2x2 dINT4 array per other
+    product datapath), the 16x16 dINT4 array on Verilator, whose compiled model is the one fast
+    enough for it. ``weights`` keeps the cases of those formats, built by ``_systolic_cases``
+    for a format (or simulator) without one."""
     for sim in sims:
         check_sim(sim)
     icarus = [SystolicConfig(2, 2, DINT4),
@@ -105,6 +112,7 @@ def systolic_grid(sims: tuple[str, ...] = SIMULATORS,
               SystolicConfig(4, 4, INT8, overflow=Overflow.SATURATE),
               SystolicConfig(4, 4, INT4, acc_bits=13, overflow=Overflow.SATURATE, acc_depth=4),
               SystolicConfig(8, 8, DINT4)]
+    icarus += [SystolicConfig(2, 2, DINT4, product=p) for p in _OTHER_PRODUCTS]
     verilator = [SystolicConfig(16, 16, DINT4)]
     cases = [Case(c, "icarus") for c in icarus if "icarus" in sims]
     cases += [Case(c, "verilator") for c in verilator if "verilator" in sims]

@@ -19,7 +19,7 @@ from typing import Any
 from amaranth.lib import wiring
 from cocotb_tools.runner import VerilatorControlFile, get_runner
 
-from hw.export import export
+from hw.export import export, write_atomic
 from sim.driver import STATS_ENV
 from sim.toolchain import VERILATOR_WAIVERS, setup_simulator
 
@@ -47,17 +47,23 @@ class CocotbRun:
 def run_cocotb(config: Any, sim: str, test_module: str, build_dir: Path, *, seed: int,
                waves: bool = False, extra_env: dict[str, str] | None = None,
                design: wiring.Component | None = None,
-               testcase: str | None = None) -> CocotbRun:
+               testcase: str | None = None, verilog: Path | None = None) -> CocotbRun:
     """Run cocotb module ``test_module`` on ``config``'s design in simulator ``sim``.
 
     Raises AssertionError with each failing test's message (the scoreboard's first mismatch)
     if any cocotb test failed, RuntimeError if the build or the simulator itself failed.
-    ``design`` replaces ``hw.build.build(config)`` (used by the mutation test).
+    ``design`` replaces ``hw.build.build(config)`` (used by the mutation test); ``verilog``, a
+    file whose top module is ``config.name``, replaces the export altogether (``qmac mutate``).
     """
     setup_simulator(sim)
     build_dir = Path(build_dir).resolve()
-    info = export(config, build_dir / "src", design)
-    top, verilog = info["top"], build_dir / "src" / info["verilog"]
+    top = config.name
+    if verilog is None:
+        verilog = build_dir / "src" / export(config, build_dir / "src", design)["verilog"]
+    else:
+        source, verilog = Path(verilog), build_dir / "src" / f"{top}.v"
+        verilog.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(verilog, source.read_text())
     sim_dir = build_dir / (f"{sim}_waves" if waves else sim)
     sim_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(sim)

@@ -14,6 +14,7 @@ import pytest
 import golden.cli
 import qmac_cli
 from golden.formats import DINT4, format_names, get_format
+from sim.regress import mac_grid
 
 
 def test_formats_dint4_prints_every_code(capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,12 +50,13 @@ def test_formats_bad_name_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_verilog_writes_design_and_manifest(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     args = ["verilog", "--design", "mac", "--weight", "dint4", "--acc-bits", "20", "--saturate",
-            "--pipeline", "-o", str(tmp_path)]
+            "--pipeline", "--product", "cin", "-o", str(tmp_path)]
     assert qmac_cli.main(args) == 0
-    name = "mac_dint4_x_int8_acc20_saturate_pipe"
+    name = "mac_dint4_x_int8_acc20_saturate_pipe_cin"
     manifest = json.loads((tmp_path / f"{name}.json").read_text())
-    assert manifest["params"] == {"kind": "mac", "weight": "dint4", "act_bits": 8, "acc_bits": 20,
-                                  "overflow": "saturate", "pipeline": True}
+    assert manifest["params"] == {"kind": "mac", "weight": "dint4", "act": "int8", "act_bits": 8,
+                                  "acc_bits": 20, "overflow": "saturate", "pipeline": True,
+                                  "product": "cin"}
     assert manifest["latency"] == 2
     assert f"module {name}(" in (tmp_path / f"{name}.v").read_text()
     assert capsys.readouterr().out.splitlines()[0] == str(tmp_path / f"{name}.v")
@@ -75,8 +77,9 @@ def test_regress_runs_icarus_and_dumps_waves(build_root: Path,
             "--random-cycles", "300", "--waves", "-o", str(out)]
     assert qmac_cli.main(args) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[-1] == "5 of 5 cases passed"
-    assert all(re.match(r"^\[\d/5\] icarus mac_dint4_\w+ \(seed 0\): ok, \d+ cycles", line)
+    cases = len(mac_grid(("icarus",), (DINT4,)))
+    assert lines[-1] == f"{cases} of {cases} cases passed"
+    assert all(re.match(rf"^\[\d/{cases}\] icarus mac_dint4_\w+ \(seed 0\): ok, \d+ cycles", line)
                for line in lines[:-1])
     waves = out / "mac_dint4_x_int8_acc24_wrap" / "icarus_waves" / "mac_dint4_x_int8_acc24_wrap.fst"
     assert waves.stat().st_size > 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from flow.activity import read_saif, read_vcd_activity
-from flow.gatesim import read_vcd
+from flow.gatesim import RESET_CYCLES, read_wave
 
 _VCD = """$timescale 1ns $end
 $scope module tb $end
@@ -79,7 +79,8 @@ def test_vcd_reader_matches_the_gatesim_reader(tmp_path: Path) -> None:
     path = tmp_path / "a.vcd"
     path.write_text(_VCD)
     ours = read_vcd_activity(path, "tb.dut", period_ns=10.0, cycles=4)
-    theirs = read_vcd(path, 4)
+    # read_wave counts trace cycles after RESET_CYCLES reset cycles: this VCD has none.
+    theirs = read_wave(path, "tb.dut", {"run": (-RESET_CYCLES, 4 - RESET_CYCLES)})["run"]
     for net in ("a", "v[0]", "v[1]", "v[2]"):
         assert ours.toggles[net] == theirs.toggles[net]
         assert ours.duty(net) == pytest.approx(theirs.duty[net])

@@ -39,7 +39,7 @@ def test_missing_library_is_an_error_naming_it(tmp_path: Path,
 
 
 def test_bad_weight_is_a_value_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(["synth", "--weight", "fp4", "-o", str(tmp_path)]) == 2
+    assert main(["synth", "--weight", "uint4", "-o", str(tmp_path)]) == 2
     assert "qmac synth: error: format must be one of" in capsys.readouterr().err
 
 

@@ -7,11 +7,13 @@ import math
 from pathlib import Path
 
 import jschon
+import numpy as np
 import pytest
 
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
-from flow.evaluate import DEFAULT_WORKLOADS, MAC_SHAPE, evaluate, workload_shape
+from flow.evaluate import (DEFAULT_WORKLOADS, MAC_SHAPE, MIN_UTILISATION, evaluate,
+                           workload_shape)
 from flow.liberty import read_liberty
 from flow.tools import DEFAULT_LIBERTY
 
@@ -65,7 +67,7 @@ def test_energy_and_power_arithmetic(run: tuple) -> None:
         assert w["shape"] == list(MAC_SHAPE) and w["seed"] == 3
         assert w["macs"] == MAC_SHAPE[0] * MAC_SHAPE[1] * MAC_SHAPE[2]
         assert w["netlist_matches_golden"] is True
-        assert (Path(run[1]) / w["vcd"]).is_file()
+        assert (Path(run[1]) / w["vcd"]).exists()
     vectorless = result["power"]["vectorless"]
     assert vectorless["energy_per_mac_pj"] == pytest.approx(vectorless["total_mw"] * clock)
     assert vectorless["input_activity"] == 0.1
@@ -131,10 +133,33 @@ def test_records_design_library_tools_and_files(run: tuple) -> None:
     assert all(config.name in line and line.endswith(" s)") for line in lines)
 
 
-def test_array_shape_streams_two_weight_tiles() -> None:
-    class Array:
-        kind, rows, cols = "systolic", 4, 8
-    assert workload_shape(Array()) == (32, 8, 8)
+@pytest.mark.parametrize("rows, cols", [(2, 2), (4, 8), (16, 16)])
+def test_array_shape_streams_two_tiles_at_steady_utilisation(rows: int, cols: int) -> None:
+    config = SystolicConfig(rows=rows, cols=cols, weight="dint4")
+    m, k, n = workload_shape(config)
+    assert (k, n) == (2 * rows, cols)
+
+    def utilisation(rows_m: int) -> float:
+        trace = config.gemm_trace(np.zeros((rows_m, k), dtype=np.int64),
+                                  np.zeros((k, n), dtype=np.int64))
+        return trace.macs / (trace.cycles * rows * cols)
+
+    assert utilisation(m) >= MIN_UTILISATION > utilisation(m - 1)
+
+
+def test_mac_shape_streams_ten_thousand_macs() -> None:
+    assert MAC_SHAPE[0] * MAC_SHAPE[1] * MAC_SHAPE[2] >= 10_000
+
+
+def test_steady_window_energy_is_at_peak_throughput(run: tuple) -> None:
+    """The MAC's steady window is its valid stream; energy per MAC there = power x period."""
+    result = run[0]
+    for w in result["power"]["workloads"].values():
+        steady = w["steady"]
+        start, end = steady["window"]
+        assert steady["cycles"] == end - start == steady["macs"] == w["macs"]
+        assert steady["energy_per_mac_pj"] == pytest.approx(steady["total_mw"]
+                                                            * result["clock_ns"])
 
 
 def test_unparsable_liberty_leaves_no_result(run: tuple, build_root: Path) -> None:
@@ -185,6 +210,10 @@ def test_systolic_array_flow(build_root: Path) -> None:
     assert area["pe_um2"] * 4 + area["edge_um2"] == pytest.approx(area["total_um2"])
     assert result["design"]["macs_per_cycle"] == 4
     uniform, zeros = result["power"]["workloads"]["uniform"], result["power"]["workloads"]["zeros"]
-    assert uniform["netlist_matches_golden"] and uniform["shape"] == [16, 4, 2]
+    assert uniform["netlist_matches_golden"] and uniform["shape"] == list(workload_shape(config))
+    assert uniform["macs"] >= MIN_UTILISATION * uniform["cycles"] * 4
+    steady = uniform["steady"]
+    assert steady["window"][0] == 2 + 2 + 2 - 2, "first row after the 2 loads, array full later"
+    assert steady["energy_per_mac_pj"] < uniform["energy_per_mac_pj"]
     assert zeros["internal_mw"] + zeros["switching_mw"] < uniform["internal_mw"] + uniform[
         "switching_mw"]

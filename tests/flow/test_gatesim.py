@@ -1,4 +1,4 @@
-"""flow.gatesim: the mapped netlist computes what the golden model says; toggles from the VCD."""
+"""flow.gatesim: the mapped netlist computes what the golden model says; toggles per window."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from golden.mac import MACConfig
 from golden.workloads import make_workload
 from hw.export import export
-from flow.gatesim import HALF_PERIOD, read_vcd, simulate
+from flow.gatesim import (BREAK_EVEN_CYCLES, HALF_PERIOD, RESET_CYCLES, choose_simulator,
+                          read_wave, simulate)
 from flow.synth import synthesize
 from flow.tools import DEFAULT_CELLS_VERILOG, DEFAULT_LIBERTY, find_tools
 
@@ -28,36 +29,36 @@ def netlist(request: pytest.FixtureRequest, build_root: Path) -> tuple[MACConfig
     return config, result.netlist
 
 
-def _simulate(config: MACConfig, netlist: Path, workload: str, folder: Path):
-    tools = find_tools()
+def _simulate(config: MACConfig, netlist: Path, workload: str, folder: Path, **kwargs):
     a, w = make_workload(workload, 4, 32, 2, config.weight, seed=5)
     trace = config.gemm_trace(a, w)
-    return trace, simulate(trace, config.name, netlist, DEFAULT_CELLS_VERILOG, folder,
-                           tools.iverilog, tools.vvp)
+    return trace, simulate(trace, config.name, netlist, folder, liberty=DEFAULT_LIBERTY,
+                           cells_verilog=DEFAULT_CELLS_VERILOG, **kwargs)
 
 
 @pytest.mark.parametrize("workload", ["uniform", "synthetic"])
-def test_netlist_matches_golden(netlist: tuple, workload: str, build_root: Path) -> None:
+def test_netlist_matches_golden(netlist: tuple, workload: str) -> None:
     config, path = netlist
     trace, sim = _simulate(config, path, workload, path.parent / f"sim_{workload}")
     assert trace.first_mismatch(sim.observed) is None
     valid = trace.care["acc"]
     assert valid.sum() >= 4 * 2, "every output of the GEMM was compared"
     assert np.array_equal(sim.observed["acc"][valid], trace.expected["acc"][valid])
-    assert sim.activity.cycles == trace.cycles
+    assert sim.simulator == "icarus"
+    assert sim.activity.cycles == trace.cycles and sim.activity.window == (0, trace.cycles)
     assert sim.activity.toggles["clk"] == 2 * trace.cycles
+    assert sim.activity.duty["clk"] == pytest.approx(0.5)
 
 
 def test_extreme_operands_match_golden(netlist: tuple) -> None:
     """Largest products of both signs; the 14-bit saturating accumulator clips on them."""
     config, path = netlist
-    tools = find_tools()
     fmt = config.weight
     a = np.array([[127] * 32, [-128] * 32, [127] * 32])
     w = np.stack([np.full(32, fmt.code_max - 1), np.full(32, fmt.code_min + 1)], axis=1)
     trace = config.gemm_trace(a, w)
-    sim = simulate(trace, config.name, path, DEFAULT_CELLS_VERILOG, path.parent / "sim_extreme",
-                   tools.iverilog, tools.vvp)
+    sim = simulate(trace, config.name, path, path.parent / "sim_extreme", liberty=DEFAULT_LIBERTY,
+                   cells_verilog=DEFAULT_CELLS_VERILOG)
     assert trace.first_mismatch(sim.observed) is None
     clipped = np.abs(trace.expected["acc"]).max() >= (1 << (config.acc_bits - 1)) - 1
     assert clipped == (config.overflow.value == "saturate")
@@ -81,51 +82,82 @@ def test_zeros_leave_data_nets_quiet(netlist: tuple) -> None:
     assert sum(data.values()) <= len(data) * 0.01 * sim.activity.cycles
 
 
-def test_read_vcd_counts_transitions_and_duty(tmp_path: Path) -> None:
+def test_windows_split_the_run(netlist: tuple) -> None:
+    """Two windows that tile the run add up to it: toggles exactly, time at 1 weighted."""
+    config, path = netlist
+    cycles = config.gemm_trace(*make_workload("uniform", 4, 32, 2, config.weight, seed=5)).cycles
+    cut = cycles // 3
+    trace, sim = _simulate(config, path, "uniform", path.parent / "sim_windows",
+                           windows={"head": (0, cut), "tail": (cut, cycles)})
+    head, tail, run = sim.activities["head"], sim.activities["tail"], sim.activity
+    assert (head.window, tail.window, run.window) == ((0, cut), (cut, cycles), (0, cycles))
+    for net in run.toggles:
+        assert head.toggles[net] + tail.toggles[net] == run.toggles[net], net
+        assert head.duty[net] * head.cycles + tail.duty[net] * tail.cycles == pytest.approx(
+            run.duty[net] * run.cycles), net
+    assert head.toggles["clk"] == 2 * cut
+
+
+def test_read_wave_counts_transitions_and_duty(tmp_path: Path) -> None:
+    """A hand-made VCD: x never counts as a transition; values at a window's start count."""
     period = 2 * HALF_PERIOD
+    start = RESET_CYCLES * period
     vcd = tmp_path / "t.vcd"
     vcd.write_text("\n".join([
-        "$timescale 1ns $end", "$scope module dut $end",
-        "$var wire 1 ! a $end", "$var wire 3 \" bus [2:0] $end", "$var wire 1 # q [4] $end",
-        "$upscope $end", "$enddefinitions $end",
-        "#0", "$dumpvars", "x!", "b101 \"", "0#", "$end",
-        f"#{period}", "1!", "b1 \"", "1#",
-        f"#{2 * period}", "0!", "b110 \"",
-        f"#{3 * period}", "1!",
+        "$timescale 1ns $end", "$scope module tb $end", "$scope module dut $end",
+        "$var wire 1 ! a $end", "$var wire 3 \" bus [2:0] $end", "$var wire 1 # q $end",
+        "$upscope $end", "$var wire 1 $ outside $end", "$upscope $end", "$enddefinitions $end",
+        "#0", "$dumpvars", "x!", "b101 \"", "0#", "1$", "$end",
+        f"#{start}", "1#",
+        f"#{start + period}", "1!", "b1 \"",
+        f"#{start + 2 * period}", "0!", "b110 \"",
+        f"#{start + 3 * period}", "1!", "0$",
         "",
     ]))
-    act = read_vcd(vcd, cycles=4)
-    assert act.toggles == {"a": 2, "bus[2]": 2, "bus[1]": 1, "bus[0]": 1, "q[4]": 1}
-    assert act.duty["a"] == pytest.approx(2 / 4)
-    assert act.duty["bus[2]"] == pytest.approx(3 / 4)
-    assert act.duty["bus[0]"] == pytest.approx(2 / 4)
-    assert act.duty["q[4]"] == pytest.approx(3 / 4)
-    assert act.rate("bus[1]") == pytest.approx(1 / 4)
+    act = read_wave(vcd, "tb.dut", {"run": (0, 4), "late": (2, 4)})
+    run, late = act["run"], act["late"]
+    assert run.toggles == {"a": 2, "bus[2]": 2, "bus[1]": 1, "bus[0]": 1, "q": 1}
+    assert run.duty["a"] == pytest.approx(2 / 4)
+    assert run.duty["bus[2]"] == pytest.approx(3 / 4)
+    assert run.duty["bus[0]"] == pytest.approx(2 / 4)
+    assert run.duty["q"] == pytest.approx(1.0)
+    assert run.rate("bus[1]") == pytest.approx(1 / 4)
+    assert late.toggles == {"a": 2, "bus[2]": 1, "bus[1]": 1, "bus[0]": 1, "q": 0}
+    assert late.duty["bus[1]"] == 1.0 and late.duty["a"] == pytest.approx(1 / 2)
+    assert late.window == (2, 4)
 
 
-def test_window_start_is_checked(netlist: tuple, tmp_path: Path) -> None:
+def test_windows_are_checked(netlist: tuple, tmp_path: Path) -> None:
     config, path = netlist
     trace = config.gemm_trace(*make_workload("zeros", 1, 4, 1, config.weight, seed=0))
-    tools = find_tools()
-    with pytest.raises(ValueError, match=rf"^window_start must be in \[0, {trace.cycles - 1}\], "
-                                         rf"not {trace.cycles}$"):
-        simulate(trace, config.name, path, DEFAULT_CELLS_VERILOG, tmp_path, tools.iverilog,
-                 tools.vvp, window_start=trace.cycles)
+    with pytest.raises(ValueError, match=rf"^window 'steady' must be cycles \[start, end\) with "
+                                         rf"0 <= start < end <= {trace.cycles}, "
+                                         rf"not \(0, {trace.cycles + 1}\)$"):
+        simulate(trace, config.name, path, tmp_path, liberty=DEFAULT_LIBERTY,
+                 windows={"steady": (0, trace.cycles + 1)})
+    with pytest.raises(ValueError, match=r"^sim must be one of \['icarus', 'verilator'\], "
+                                         r"not 'vcs'$"):
+        simulate(trace, config.name, path, tmp_path, liberty=DEFAULT_LIBERTY, simulator="vcs")
+
+
+def test_simulator_choice_follows_the_break_even() -> None:
+    assert choose_simulator(BREAK_EVEN_CYCLES - 1) == "icarus"
+    assert choose_simulator(BREAK_EVEN_CYCLES) == "verilator"
+    assert choose_simulator(10, compiled=True) == "verilator"
 
 
 def test_compiled_bench_is_shared_until_the_netlist_changes(netlist: tuple,
                                                              tmp_path: Path) -> None:
     config, path = netlist
-    tools = find_tools()
     copy = tmp_path / "netlist.v"
     copy.write_text(path.read_text())
     bench = tmp_path / "bench"
 
     def run(workload: str) -> float:
         trace = config.gemm_trace(*make_workload(workload, 2, 8, 2, config.weight, seed=1))
-        simulate(trace, config.name, copy, DEFAULT_CELLS_VERILOG, tmp_path / workload,
-                 tools.iverilog, tools.vvp, bench_dir=bench)
-        return (bench / "sim.vvp").stat().st_mtime_ns
+        simulate(trace, config.name, copy, tmp_path / workload, liberty=DEFAULT_LIBERTY,
+                 cells_verilog=DEFAULT_CELLS_VERILOG, bench_dir=bench)
+        return (bench / "icarus" / "sim.vvp").stat().st_mtime_ns
 
     first = run("uniform")
     assert run("synthetic") == first, "same shape, same netlist: no recompilation"

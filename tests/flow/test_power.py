@@ -12,10 +12,10 @@ from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 from golden.workloads import make_workload
 from hw.export import export
-from flow.activity import NetActivity
+from flow.activity import NetActivity, read_vcd_activity
 from flow.liberty import read_liberty
 from flow.power import activity_from_pins, compute_power, read_netlist
-from flow.gatesim import simulate
+from flow.gatesim import RESET_CYCLES, simulate
 from flow.sta import pin_activities, run_sta, vectorless_activities
 from flow.synth import synthesize
 from flow.tech import TECHNOLOGIES, buffer_cell, liberty_file
@@ -140,10 +140,10 @@ def measured_dint4(opensta_runs: dict, build_root: Path) -> tuple:
     """The dINT4 MAC's gate-level simulation of a synthetic workload: (sim, job folder)."""
     config = DESIGNS["dint4"]
     job = build_root / "power" / "dint4"
-    tools = find_tools()
     trace = config.gemm_trace(*make_workload("synthetic", 4, 16, 2, config.weight, 0))
-    sim = simulate(trace, config.name, job / "netlist.v", TECHNOLOGIES["osu018"].cells_verilog,
-                   job / "gatesim", tools.iverilog, tools.vvp)
+    sim = simulate(trace, config.name, job / "netlist.v", job / "gatesim",
+                   liberty=TECHNOLOGIES["osu018"].liberty,
+                   cells_verilog=TECHNOLOGIES["osu018"].cells_verilog)
     cycles = sim.activity.cycles
     activity = NetActivity(cycles, CLOCK_NS, sim.activity.toggles,
                            {n: d * cycles * CLOCK_NS for n, d in sim.activity.duty.items()})
@@ -178,13 +178,16 @@ def test_power_command_on_a_netlist_and_vcd(measured_dint4: tuple, opensta_runs:
     sim, activity, job = measured_dint4
     out = tmp_path / "power.json"
     code = main(["power", "--netlist", str(job / "netlist.v"), "--liberty",
-                 str(TECHNOLOGIES["osu018"].liberty), "--vcd", str(sim.vcd), "--scope",
-                 "qmac_tb.dut", "--clock-ns", str(CLOCK_NS), "--json", str(out)])
+                 str(TECHNOLOGIES["osu018"].liberty), "--vcd", str(sim.wave), "--scope",
+                 "qmac_tb.bench.dut", "--clock-ns", str(CLOCK_NS), "--json", str(out)])
     assert code == 0, capsys.readouterr().err
     result = json.loads(out.read_text())
+    # The bench's wave also holds the reset cycles, so the CLI prices the whole file.
+    whole = read_vcd_activity(sim.wave, "qmac_tb.bench.dut", period_ns=CLOCK_NS)
     expected = compute_power(opensta_runs["dint4"][0],
-                             read_liberty(TECHNOLOGIES["osu018"].liberty), activity).total
-    assert result["cycles"] == activity.cycles and result["engine"] == "qmac"
+                             read_liberty(TECHNOLOGIES["osu018"].liberty), whole).total
+    assert result["cycles"] == whole.cycles == activity.cycles + RESET_CYCLES
+    assert result["engine"] == "qmac"
     assert result["total"]["total_mw"] == pytest.approx(expected.total_mw, rel=1e-9)
     assert f"{result['total']['total_mw']:.6g} mW" in capsys.readouterr().out
 
@@ -193,8 +196,8 @@ def test_power_command_rejects_a_bad_clock(measured_dint4: tuple,
                                            capsys: pytest.CaptureFixture) -> None:
     sim, _, job = measured_dint4
     code = main(["power", "--netlist", str(job / "netlist.v"), "--liberty",
-                 str(TECHNOLOGIES["osu018"].liberty), "--vcd", str(sim.vcd), "--scope",
-                 "qmac_tb.dut", "--clock-ns", "0"])
+                 str(TECHNOLOGIES["osu018"].liberty), "--vcd", str(sim.wave), "--scope",
+                 "qmac_tb.bench.dut", "--clock-ns", "0"])
     assert code == 2
     assert capsys.readouterr().err == ("qmac power: error: clock_ns must be a positive number, "
                                        "not 0.0\n")

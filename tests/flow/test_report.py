@@ -18,7 +18,8 @@ from flow import report as rep
 from flow.folders import MARKER
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-PLOTS = ("area_breakdown.png", "energy_per_mac.png", "scaling.png", "area_vs_energy.png")
+PLOTS = ("area_breakdown.png", "energy_per_mac.png", "scaling.png", "area_vs_energy.png",
+         "ratios.png")
 
 
 @pytest.fixture(scope="module")
@@ -188,15 +189,51 @@ def test_tables_are_consistent_with_json(quick: dict) -> None:
         vs = designs[row["Design"]]["derived"]["vs_int8"]
         assert close_to_display(row["Area ratio"], vs["area"])
         assert close_to_display(row[f"Power ratio ({headline})"], vs["power"][headline])
+        by_recipe = designs[row["Design"]]["derived"]["vs_int8_by_recipe"]
+        lo, hi = row["Area ratio range over recipes"].split("–")
+        assert close_to_display(lo, by_recipe["area_range"][0])
+        assert close_to_display(hi, by_recipe["area_range"][1])
+        assert close_to_display(row["Area ratio, default recipe"], by_recipe["default_area"])
+        assert row["Recipe"] == designs[row["Design"]]["result"]["recipe"]["name"]
+    searched = {d["result"]["portfolio"]["searched_on"]: d["result"]["portfolio"]
+                for d in data["designs"]}
+    rows = tables["Synthesis recipes (portfolio search)"]
+    assert {row["Searched design"] for row in rows} == set(searched)
+    for row in rows:
+        record = searched[row["Searched design"]]
+        assert row["Winner"] == record["winner"]
+        assert close_to_display(row["Area min (um²)"], record["spread"]["area_um2"]["min"])
+        assert close_to_display(row["Area max (um²)"], record["spread"]["area_um2"]["max"])
+
+
+def test_portfolio_keeps_the_smallest_area_that_meets_timing(quick: dict) -> None:
+    """Each design's result is its search's winner; no recipe that meets timing is smaller."""
+    data = quick["json"]
+    assert list(data["recipes"]) == list(rep.QUICK_RECIPES)
+    for d in data["designs"]:
+        record = d["result"]["portfolio"]
+        assert set(record["candidates"]) == set(rep.QUICK_RECIPES)
+        assert d["result"]["recipe"]["name"] == record["winner"]
+        meeting = [c["area_um2"] for c in record["candidates"].values() if c["slack_ns"] >= 0]
+        assert record["meets_timing"] and meeting
+        assert record["candidates"][record["winner"]]["area_um2"] == min(meeting)
+        if d["kind"] == "mac":
+            assert d["result"]["area"]["total_um2"] == min(meeting)
+        else:
+            assert record["searched_on"].startswith("systolic_1x1_")
 
 
 def test_paper_table_sets_claims_beside_measurements(quick: dict) -> None:
     rows = parse_tables(quick["md"])["Paper claims vs qmac"]
     data = quick["json"]
-    paper, measured = rows[0], rows[1:]
+    paper, measured, single = rows[0], rows[1:3], rows[3:]
     assert paper["Area ratio (×)"] == f"{data['paper']['area_ratio']:.2f}"
     assert paper["Power ratio (×, minilm)"] == f"{data['paper']['power_ratio']:.2f}"
     assert len(measured) == len(data["headline"]["rows"]) == 2  # the MAC and the 2x2 array
+    mac = data["headline"]["rows"][0]
+    assert [row["Source"] for row in single] == [
+        f"qmac: {mac['label']}, default recipe only (single-recipe flow)"]
+    assert close_to_display(single[0]["Area ratio (×)"], mac["default_recipe_area_ratio"])
     designs = {d["name"]: d for d in data["designs"]}
     for row, head in zip(measured, data["headline"]["rows"]):
         dint4, int8 = designs[head["design"]], designs[head["baseline"]]
@@ -273,7 +310,11 @@ def test_second_run_is_served_from_cache(quick: dict, calls: list[str]) -> None:
     again = rep.report(quick["study"], quick["out"].parent / "again", cache_dir=quick["cache"],
                        progress=lines.append)
     assert calls == []
-    assert sum("cached" in line for line in lines) == len(quick["study"].configs) + 1
+    study = quick["study"]
+    searches = sum(c.kind == "mac" for c in study.configs) + len(
+        {c.weight for c in study.configs if c.kind != "mac"})
+    arrays = sum(c.kind != "mac" for c in study.configs)
+    assert sum("cached" in line for line in lines) == searches * len(study.portfolio) + arrays + 1
     assert any("cached   accuracy study" in line for line in lines)
     assert [d["result"] for d in again["designs"]] == [d["result"] for d in quick["json"]["designs"]]
     assert again["accuracy"] == quick["json"]["accuracy"]
@@ -281,11 +322,12 @@ def test_second_run_is_served_from_cache(quick: dict, calls: list[str]) -> None:
 
 def test_changed_clock_recomputes(quick: dict, calls: list[str]) -> None:
     slow = rep.make_study("mac,int8", quick=True, clock_ns=quick["study"].clock_ns * 2)
-    results = rep.run_study(slow, cache_dir=quick["cache"], progress=lambda line: None)
-    assert calls == [slow.configs[0].name]
+    results = rep.run_study(slow, cache_dir=quick["cache"], progress=lambda line: None, workers=1)
+    assert calls == [slow.configs[0].name] * len(slow.portfolio)
     assert results[0]["clock_ns"] == slow.clock_ns
-    rep.run_study(slow, cache_dir=quick["cache"], progress=lambda line: None)
-    assert calls == [slow.configs[0].name], "the recomputed result was not cached"
+    rep.run_study(slow, cache_dir=quick["cache"], progress=lambda line: None, workers=1)
+    assert calls == [slow.configs[0].name] * len(slow.portfolio), \
+        "the recomputed result was not cached"
 
 
 def test_failed_write_keeps_previous_report(quick: dict, monkeypatch: pytest.MonkeyPatch) -> None:

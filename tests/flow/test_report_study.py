@@ -11,7 +11,8 @@ import pytest
 import qmac_cli
 from fake_flow import fake_result
 from flow import cache
-from flow.report import make_study, parse_designs, parse_sizes
+from flow.recipes import RECIPES
+from flow.report import QUICK_RECIPES, make_study, parse_designs, parse_recipes, parse_sizes
 from golden.mac import MACConfig
 
 KEY_INPUTS = {"library_digest": "lib", "clock_ns": 10.0, "workloads": ("minilm", "zeros"),
@@ -120,3 +121,23 @@ def test_cli_names_a_missing_library(capsys: pytest.CaptureFixture, tmp_path: Pa
 def test_cli_rejects_bad_sizes(capsys: pytest.CaptureFixture) -> None:
     assert qmac_cli.main(["report", "--sizes", "4,x"]) == 2
     assert capsys.readouterr().err.startswith("qmac report: error: sizes must be a comma list")
+
+
+def test_recipes_of_a_study() -> None:
+    assert make_study().portfolio == tuple(RECIPES)
+    assert make_study(quick=True).portfolio == QUICK_RECIPES
+    assert make_study(recipes=("booth", "booth")).portfolio == ("booth",)
+    assert parse_recipes(" default, booth ") == ("default", "booth")
+    assert parse_recipes(None) is None
+    with pytest.raises(ValueError, match=r"^recipe must be one of \[.*\], not 'fast'$"):
+        parse_recipes("default,fast")
+    with pytest.raises(ValueError, match=r"^recipes must name at least one of \[.*\], not ','$"):
+        parse_recipes(",")
+
+
+def test_cli_rejects_an_unknown_recipe(capsys: pytest.CaptureFixture) -> None:
+    assert qmac_cli.main(["report", "--recipes", "default,fast"]) == 2
+    assert capsys.readouterr().err.startswith("qmac report: error: recipe must be one of [")
+    with pytest.raises(SystemExit):
+        qmac_cli.main(["synth", "--recipe", "fast"])
+    assert "argument --recipe: invalid choice: 'fast'" in capsys.readouterr().err

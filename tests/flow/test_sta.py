@@ -28,8 +28,8 @@ def flow(build_root: Path) -> dict:
     activities = {}
     for name in ("uniform", "synthetic", "zeros"):
         trace = config.gemm_trace(*make_workload(name, 4, 32, 2, config.weight, seed=2))
-        sim = simulate(trace, config.name, synth.netlist, DEFAULT_CELLS_VERILOG,
-                       job / f"sim_{name}", tools.iverilog, tools.vvp)
+        sim = simulate(trace, config.name, synth.netlist, job / f"sim_{name}",
+                       liberty=DEFAULT_LIBERTY, cells_verilog=DEFAULT_CELLS_VERILOG)
         activities[name] = pin_activities(module, sim.activity)
     return {"config": config, "job": job, "netlist": synth.netlist, "activities": activities,
             "sta": tools.sta}

@@ -388,3 +388,57 @@ def test_format_names_are_accepted_and_other_types_refused() -> None:
     with pytest.raises(TypeError, match=r"^act must be a Format or a format name such as "
                                         r"'dint4', not 8$"):
         check_acc_bits(24, DINT4, 8)
+
+
+# --- table formats (FP, ternary, NF4) and non-INT activations ---------------------------------
+
+TABLE_WEIGHTS = [get_format(name) for name in ("fp4", "fp6e2m3", "fp6e3m2", "fp8e4m3",
+                                               "fp8e5m2", "ternary", "nf4")]
+TABLE_ACTS = [INT8, get_format("fp8e4m3"), INT4]
+
+
+def finite_products(weight: Format, act: Format) -> np.ndarray:
+    return np.multiply.outer(weight.decode_scaled(weight.finite_codes),
+                             act.decode_scaled(act.finite_codes)).ravel()
+
+
+@pytest.mark.parametrize("act", TABLE_ACTS, ids=ids)
+@pytest.mark.parametrize("weight", TABLE_WEIGHTS, ids=ids)
+def test_table_format_product_widths_match_brute_force(weight: Format, act: Format) -> None:
+    products = finite_products(weight, act)
+    assert product_range(weight, act) == (int(products.min()), int(products.max()))
+    bits = product_bits(weight, act)
+    assert fits(products.tolist(), bits) and not fits(products.tolist(), bits - 1)
+
+
+@pytest.mark.parametrize(("weight", "act"), [
+    (weight, act) for weight in TABLE_WEIGHTS for act in TABLE_ACTS
+    if product_bits(weight, act) <= 48], ids=lambda f: f.name)
+def test_table_format_gemm_equals_exact_and_sequential_reference(weight: Format,
+                                                                 act: Format) -> None:
+    rng = np.random.default_rng(SEED)
+    m, k, n = 4, 40, 5
+    a = rng.choice(act.finite_codes, (m, k)).astype(act.code_dtype)
+    w = rng.choice(weight.finite_codes, (k, n)).astype(weight.code_dtype)
+    low = product_bits(weight, act)
+    for acc_bits in sorted({low, min(low + 3, 48), min(low + 6, 48)}):
+        np.testing.assert_array_equal(gemm(a, w, weight, acc_bits, "wrap", act),
+                                      exact_reference(a, w, weight, acc_bits, act))
+        np.testing.assert_array_equal(gemm(a, w, weight, acc_bits, "saturate", act),
+                                      sequential(a, w, weight, acc_bits, Overflow.SATURATE, act))
+
+
+def test_exact_accumulators_beyond_48_bits_are_refused() -> None:
+    e5m2, e4m3 = get_format("fp8e5m2"), get_format("fp8e4m3")
+    assert default_acc_bits(e4m3) == 38 and default_acc_bits(get_format("fp4"), e4m3) == 35
+    with pytest.raises(ValueError, match=r"^acc_bits must be given for fp8e5m2 x int8: an exact "
+                                         r"accumulator for 4096 products needs 52 bits, more than "
+                                         r"the 48 golden computes exactly \(choose 40\.\.48; sums "
+                                         r"then wrap or saturate\)$"):
+        gemm(np.zeros((1, 2), np.int8), np.zeros((2, 1), np.uint8), e5m2)
+    assert gemm(np.ones((1, 2), np.int8), np.full((2, 1), 0x7B, np.uint8), e5m2, 48)[0, 0] == \
+        2 * 57344 * (1 << 16)
+    with pytest.raises(ValueError, match=r"^fp8e5m2 x fp8e5m2 is not computable exactly: one "
+                                         r"product needs 65 bits, more than the 48-bit "
+                                         r"accumulator golden computes exactly$"):
+        check_acc_bits(48, e5m2, e5m2)

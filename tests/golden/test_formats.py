@@ -1,4 +1,8 @@
-"""Every code of every format: round trip, exact tables, specials, names, bad input."""
+"""Every code of every format: round trip, exact tables, specials, names, bad input.
+
+Format-family specifics (FP against ml_dtypes, NF4, ternary, the registry) are in
+test_families.py.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from golden.formats import DINT4, INT4, INT8, Format, dint_format, format_names, get_format, \
-    int_format
+from golden.formats import DINT4, INT4, INT8, Format, accepted_names, dint_format, \
+    format_names, get_format, int_format
 
-PARAMETERISED = ("int2", "int16", "dint3", "dint8", "dint4f2")
-FORMATS = [INT8, INT4, DINT4, *(get_format(name) for name in PARAMETERISED)]
+PARAMETERISED = ("int2", "int16", "dint3", "dint8", "dint4f2", "nf4f4", "nf4f16")
+FORMATS = [*(get_format(name) for name in format_names()),
+           *(get_format(name) for name in PARAMETERISED)]
 DINT_FORMATS = [fmt for fmt in FORMATS if fmt.kind == "dint"]
 INT_FORMATS = [fmt for fmt in FORMATS if fmt.kind == "int"]
 
@@ -25,18 +30,31 @@ def ids(fmt: Format) -> str:
 
 @pytest.mark.parametrize("fmt", FORMATS, ids=ids)
 def test_every_code_round_trips(fmt: Format) -> None:
-    codes = fmt.codes
-    assert codes.tolist() == list(range(-(1 << (fmt.bits - 1)), 1 << (fmt.bits - 1)))
+    low = -(1 << (fmt.bits - 1)) if fmt.signed else 0
+    assert fmt.codes.tolist() == list(range(low, low + (1 << fmt.bits)))
+    codes = fmt.valid_codes
     values = fmt.decode(codes)
     np.testing.assert_array_equal(fmt.encode(values), codes)
     np.testing.assert_array_equal(fmt.decode_scaled(codes), values * (1 << fmt.shift))
-    assert len(set(values.tolist())) == len(codes), "two codes share a value"
+    assert len(set(values.tolist())) == len(codes), "two valid codes share a value"
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=ids)
+def test_valid_and_finite_codes(fmt: Format) -> None:
+    """Valid = never excluded; finite = valid plus -0; code 0 is the value 0 and valid."""
+    excluded = fmt.excluded_codes
+    assert fmt.valid_codes.tolist() == [c for c in fmt.codes.tolist() if c not in excluded]
+    assert fmt.finite_codes.tolist() == [c for c in fmt.codes.tolist()
+                                         if excluded.get(c, "-0") == "-0"]
+    assert fmt.value(0) == 0 and 0 in fmt.valid_codes
+    assert np.isfinite(fmt.decode(fmt.finite_codes)).all()
+    assert not np.isfinite(fmt.decode(np.setdiff1d(fmt.codes, fmt.finite_codes))).any()
 
 
 @pytest.mark.parametrize("fmt", FORMATS, ids=ids)
 def test_exact_values_and_minimal_shift(fmt: Format) -> None:
-    exact = [fmt.value(int(c)) for c in fmt.codes]
-    assert [float(v) for v in exact] == fmt.decode(fmt.codes).tolist()
+    exact = [fmt.value(int(c)) for c in fmt.finite_codes]
+    assert [float(v) for v in exact] == fmt.decode(fmt.finite_codes).tolist()
     assert all((v * (1 << fmt.shift)).denominator == 1 for v in exact)
     if fmt.shift:
         assert any((v * (1 << (fmt.shift - 1))).denominator != 1 for v in exact)
@@ -47,6 +65,7 @@ def test_code_dtype_holds_every_code(fmt: Format) -> None:
     info = np.iinfo(fmt.code_dtype)
     assert info.min <= fmt.code_min and fmt.code_max <= info.max
     assert fmt.code_dtype.itemsize == (1 if fmt.bits <= 8 else 2)
+    assert fmt.code_dtype.kind == ("i" if fmt.signed else "u")
 
 
 def test_dint4_is_the_issue_value_set() -> None:
@@ -81,8 +100,8 @@ def test_int_codes_are_their_values(fmt: Format) -> None:
 @given(st.sampled_from(FORMATS), st.data())
 @settings(max_examples=60, deadline=None)
 def test_round_trip_property(fmt: Format, data: st.DataObject) -> None:
-    codes = np.asarray(data.draw(st.lists(st.integers(fmt.code_min, fmt.code_max), max_size=40)),
-                       dtype=np.int64)
+    valid = fmt.valid_codes.tolist()
+    codes = np.asarray(data.draw(st.lists(st.sampled_from(valid), max_size=40)), dtype=np.int64)
     np.testing.assert_array_equal(fmt.encode(fmt.decode(codes)), codes)
 
 
@@ -99,13 +118,42 @@ def test_format_names_are_gettable() -> None:
     assert [get_format(name).name for name in format_names()] == format_names()
 
 
-@pytest.mark.parametrize("name", ["foo", "", "int", "int1", "int17", "int4f2", "dint2", "dint17",
-                                  "dint4f0", "dint4f9", "uint8", 4])
-def test_get_format_rejects_bad_names(name: object) -> None:
-    with pytest.raises(ValueError, match=r"^format must be one of int8, int4, dint4, intB "
-                                         r"\(B in 2\.\.16\), dintB \(B in 3\.\.16\) or dintBfF "
-                                         rf"\(F in 1\.\.8\), not {re.escape(repr(name))}"):
+def test_format_names_contain_every_family_default() -> None:
+    names = format_names()
+    for name in ("int8", "int4", "dint4", "fp4", "fp6e2m3", "fp6e3m2", "fp8e4m3", "fp8e5m2",
+                 "ternary", "nf4"):
+        assert name in names
+    assert len(set(names)) == len(names)
+
+
+@pytest.mark.parametrize(("name", "reason"), [
+    ("foo", ""), ("", ""), ("int", ""), ("uint8", ""), (4, ""), ("fp", ""), ("nf3", ""),
+    ("int1", r"bits must be an integer in \[2, 16\], not 1"),
+    ("int17", r"bits must be an integer in \[2, 16\], not 17"), ("int4f2", ""),
+    ("dint2", r"bits must be an integer in \[3, 16\], not 2"),
+    ("dint17", r"bits must be an integer in \[3, 16\], not 17"),
+    ("dint4f0", r"shift must be an integer in \[1, 8\], not 0"),
+    ("dint4f9", r"shift must be an integer in \[1, 8\], not 9"),
+    ("fp8", r"only fp4 \(E2M1\) may omit eEmM, not fp8"),
+    ("fp8e4m2", r"bits must be 1 \+ E \+ M = 7, not 8"),
+    ("fp7e4m2", r"\(exp_bits, man_bits\) must be one of the OCP encodings \[\(2, 1\), \(2, 3\), "
+                r"\(3, 2\), \(4, 3\), \(5, 2\)\], not \(4, 2\)"),
+    ("nf4f3", r"fraction_bits must be an integer in \[4, 16\], not 3"),
+    ("nf4f17", r"fraction_bits must be an integer in \[4, 16\], not 17"),
+])
+def test_get_format_rejects_bad_names(name: object, reason: str) -> None:
+    because = rf" \({reason}\)" if reason else ""
+    with pytest.raises(ValueError, match=rf"^format must be one of {re.escape(accepted_names())}, "
+                                         rf"not {re.escape(repr(name))}{because}$"):
         get_format(name)
+
+
+def test_accepted_names_list_defaults_then_patterns() -> None:
+    text = accepted_names()
+    assert text.startswith(", ".join(format_names()) + ", ")
+    for pattern in ("intB (B in 2..16)", "dintB or dintBfF (B in 3..16, F in 1..8)",
+                    "nf4fF (F in 4..16)"):
+        assert pattern in text
 
 
 @pytest.mark.parametrize(("make", "message"), [
@@ -150,3 +198,13 @@ def test_value_rejects_out_of_range_code() -> None:
 def test_encode_rejects_unrepresentable_values(fmt: Format, values: list, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         fmt.encode(np.array(values))
+
+
+def test_formats_pickle_after_their_family_was_looked_up() -> None:
+    import pickle
+
+    for name in ("int4", "dint4", "fp4", "nf4", "ternary"):
+        fmt = get_format(name)
+        assert fmt.family.name == fmt.kind
+        copy = pickle.loads(pickle.dumps(fmt))
+        assert copy == fmt and copy.family is fmt.family

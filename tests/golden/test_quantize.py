@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,12 +10,20 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from golden.arith import gemm
-from golden.formats import DINT4, INT4, INT8, Format, get_format
-from golden.quantize import Quantized, quantize, quantize_activations, quantize_weights, \
-    round_to_codes
+from golden.formats import DINT4, FP8_E4M3, INT4, INT8, TERNARY, Format, format_names, \
+    get_format
+from golden.quantize import TWN_THRESHOLD, Quantized, quantize, quantize_activations, \
+    quantize_ternary_twn, quantize_weights, round_to_codes
 
 WEIGHT_FORMATS = [INT4, DINT4, INT8, get_format("dint3"), get_format("dint4f2"),
                   get_format("dint8")]
+ALL_FORMATS = [*(get_format(name) for name in format_names()),
+               *(get_format(name) for name in ("int2", "dint4f2", "nf4f4"))]
+NEAREST_FORMATS = [fmt for fmt in ALL_FORMATS if fmt.kind != "dint"]
+"""Formats rounding to the nearest value with ties to the even pattern (dINT has own ties)."""
+ML_DTYPES = {"fp4": ml_dtypes.float4_e2m1fn, "fp6e2m3": ml_dtypes.float6_e2m3fn,
+             "fp6e3m2": ml_dtypes.float6_e3m2fn, "fp8e4m3": ml_dtypes.float8_e4m3fn,
+             "fp8e5m2": ml_dtypes.float8_e5m2}
 SEED = 7
 
 
@@ -23,8 +32,16 @@ def ids(fmt: Format) -> str:
 
 
 def nearest_distance(u: np.ndarray, fmt: Format) -> np.ndarray:
-    """Distance from each ``u`` to the closest value of ``fmt``'s table."""
-    return np.abs(u[..., None] - fmt.value_table).min(axis=-1)
+    """Distance from each ``u`` to the closest value a quantizer may produce."""
+    return np.abs(u[..., None] - fmt.decode(fmt.valid_codes)).min(axis=-1)
+
+
+def sorted_valid(fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+    """Valid values ascending and their codes."""
+    codes = fmt.valid_codes
+    values = fmt.decode(codes)
+    order = np.argsort(values)
+    return values[order], codes[order]
 
 
 # The issue's dINT4 rule: |v| < 1/4 -> 0; 1/4 <= |v| < 3/4 -> +-1/2; else round half to even
@@ -55,8 +72,8 @@ def test_int_rounding_half_to_even_and_clamp() -> None:
     np.testing.assert_array_equal(round_to_codes(u, INT4), [-8, -8, -8, 0, 0, 2, 2, 6, 7, 7, 7])
 
 
-@given(st.sampled_from(WEIGHT_FORMATS), st.data())
-@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(ALL_FORMATS), st.data())
+@settings(max_examples=100, deadline=None)
 def test_rounding_picks_a_nearest_value(fmt: Format, data: st.DataObject) -> None:
     u = data.draw(hnp.arrays(np.float64, st.integers(1, 30),
                              elements=st.floats(fmt.value_min, fmt.value_max)))
@@ -65,7 +82,7 @@ def test_rounding_picks_a_nearest_value(fmt: Format, data: st.DataObject) -> Non
 
 
 @pytest.mark.parametrize("granularity", ["tensor", "channel", "group"])
-@pytest.mark.parametrize("fmt", WEIGHT_FORMATS, ids=ids)
+@pytest.mark.parametrize("fmt", [*WEIGHT_FORMATS, *NEAREST_FORMATS], ids=ids)
 def test_weight_scale_is_smallest_without_clipping(fmt: Format, granularity: str) -> None:
     rng = np.random.default_rng(SEED)
     w = rng.standard_normal((32, 6)) * rng.uniform(0.01, 10, 6)
@@ -82,7 +99,7 @@ def test_weight_scale_is_smallest_without_clipping(fmt: Format, granularity: str
                        w.reshape(full.shape) / full / fmt.value_min)
     axes = (1, 2) if granularity == "tensor" else 1
     np.testing.assert_allclose(tight.max(axis=axes), 1.0, rtol=1e-12)
-    assert (np.abs(q.dequantize() - w) <= scale / 2 * (1 + 1e-9)).all()
+    np.testing.assert_array_equal(np.abs(fmt.decode(q.codes) - u), nearest_distance(u, fmt))
 
 
 @given(st.sampled_from(WEIGHT_FORMATS), st.sampled_from(["tensor", "channel", "group"]),
@@ -198,8 +215,9 @@ def test_explicit_scales() -> None:
      r"^group_size must be None unless granularity is 'group', not 2$"),
     (lambda: quantize_activations(np.ones((2, 2)), "channel"),
      r"^granularity must be one of \['token', 'tensor'\], not 'channel'$"),
-    (lambda: quantize_activations(np.ones((2, 2)), fmt=DINT4),
-     r"^fmt must be an int format for activations, not 'dint4'$"),
+    (lambda: quantize_activations(np.ones((2, 2)), fmt=Format("uint2", 2, False, 0)),
+     r"^fmt must have positive and negative values for symmetric activations, not 'uint2' "
+     r"\(range \[0\.0, 3\.0\]\)$"),
     (lambda: quantize_activations(np.array([[np.nan]])),
      r"^x must be finite, got nan at index \(0, 0\)$"),
     (lambda: quantize(np.ones((2, 2)), np.array([[1.0, 0.0]]), INT8),
@@ -220,3 +238,109 @@ def test_explicit_scales() -> None:
 def test_bad_input_raises(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- every encoding of every family --------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS, ids=ids)
+def test_every_valid_code_rounds_to_itself_and_excluded_never_appear(fmt: Format) -> None:
+    codes = fmt.valid_codes
+    np.testing.assert_array_equal(round_to_codes(fmt.decode(codes), fmt), codes)
+    u = np.linspace(2 * fmt.value_min, 2 * fmt.value_max, 20001)
+    assert set(np.unique(round_to_codes(u, fmt)).tolist()) <= set(codes.tolist())
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS, ids=ids)
+def test_values_beyond_the_extremes_clamp(fmt: Format) -> None:
+    values, codes = sorted_valid(fmt)
+    top = [fmt.value_max * (1 + 1e-9), fmt.value_max * 2, 1e30]
+    bottom = [fmt.value_min * (1 + 1e-9), fmt.value_min * 2, -1e30]
+    assert round_to_codes(np.array(top), fmt).tolist() == [codes[-1]] * 3
+    assert round_to_codes(np.array(bottom), fmt).tolist() == [codes[0]] * 3
+
+
+@pytest.mark.parametrize("fmt", NEAREST_FORMATS, ids=ids)
+def test_what_rounds_to_zero_and_the_smallest_magnitudes(fmt: Format) -> None:
+    """Zero's code (0) is even and its neighbours' are odd: [neg/2, pos/2] rounds to 0."""
+    values, codes = sorted_valid(fmt)
+    zero = int(np.flatnonzero(values == 0)[0])
+    neg, pos = values[zero - 1], values[zero + 1]
+    assert codes[zero - 1] % 2 == 1 and codes[zero + 1] % 2 == 1
+    to_zero = np.array([pos / 2, neg / 2, np.nextafter(pos / 2, 0), np.nextafter(neg / 2, 0),
+                        pos / 1e6, -pos / 1e6])
+    assert (round_to_codes(to_zero, fmt) == 0).all()
+    beyond = np.array([np.nextafter(pos / 2, np.inf), np.nextafter(neg / 2, -np.inf), pos, neg])
+    assert fmt.decode(round_to_codes(beyond, fmt)).tolist() == [pos, neg, pos, neg]
+
+
+@pytest.mark.parametrize("fmt", NEAREST_FORMATS, ids=ids)
+def test_every_tie_goes_to_the_even_pattern(fmt: Format) -> None:
+    values, codes = sorted_valid(fmt)
+    mids = (values[:-1] + values[1:]) / 2
+    lower_even, upper_even = codes[:-1] % 2 == 0, codes[1:] % 2 == 0
+    assert (lower_even != upper_even).all(), "the built-in families alternate parity"
+    expected = np.where(upper_even, codes[1:], codes[:-1])
+    np.testing.assert_array_equal(round_to_codes(mids, fmt), expected)
+    np.testing.assert_array_equal(round_to_codes(np.nextafter(mids, -np.inf), fmt), codes[:-1])
+    np.testing.assert_array_equal(round_to_codes(np.nextafter(mids, np.inf), fmt), codes[1:])
+
+
+@pytest.mark.parametrize("name", ML_DTYPES)
+def test_fp_rounding_is_ml_dtypes_round_half_to_even(name: str) -> None:
+    """Inside the range, rounding equals ml_dtypes' conversion (IEEE RNE), ties and
+    subnormals included. ml_dtypes converts float64 through float32 (a second rounding that
+    turns a float64 just off a midpoint into the midpoint), so the inputs are float32."""
+    fmt = get_format(name)
+    rng = np.random.default_rng(SEED)
+    values, _ = sorted_valid(fmt)
+    mids = ((values[:-1] + values[1:]) / 2).astype(np.float32)
+    magnitudes = np.exp(rng.uniform(np.log(2.0 ** -fmt.shift / 4), np.log(fmt.value_max), 20000))
+    u = np.concatenate([mids, np.nextafter(mids, np.float32(0)),
+                        np.nextafter(mids, np.float32(np.inf)),
+                        (magnitudes * rng.choice([-1, 1], magnitudes.size)).astype(np.float32)])
+    expected = u.astype(ML_DTYPES[name]).astype(np.float64)
+    np.testing.assert_array_equal(fmt.decode(round_to_codes(u, fmt)), expected)
+
+
+def test_ternary_thresholds_are_half_the_block_maximum() -> None:
+    w = np.array([[2.0], [1.0], [1.0001], [-1.0], [-1.0001], [0.3], [-2.0]])
+    q = quantize_weights(w, TERNARY, "channel")
+    assert q.scales.tolist() == [[2.0]]
+    assert TERNARY.decode(q.codes)[:, 0].tolist() == [1, 0, 1, 0, -1, 0, -1]
+
+
+def test_ternary_twn_threshold_and_scale() -> None:
+    """TWN: t = 0.7 * mean|w|; kept weights' mean magnitude is the scale."""
+    w = np.array([[1.0, 0.0], [-1.0, 0.0], [0.1, 0.0], [0.5, 0.0]])
+    q = quantize_ternary_twn(w)
+    assert TWN_THRESHOLD * np.abs(w[:, 0]).mean() == pytest.approx(0.455)
+    assert TERNARY.decode(q.codes[:, 0]).tolist() == [1, -1, 0, 1]
+    np.testing.assert_allclose(q.scales, [[2.5 / 3, 1.0]])
+    assert q.codes.dtype == TERNARY.code_dtype and q.underflow == 1
+    groups = quantize_ternary_twn(np.vstack([w, 10 * w]), "group", 4)
+    np.testing.assert_allclose(groups.scales, [[2.5 / 3, 1.0], [25 / 3, 1.0]])
+
+
+def test_nf4_beats_int4_and_fp4_on_gaussian_groups() -> None:
+    """QLoRA's claim: NF4 is the better 4-bit grid for normally distributed weights."""
+    w = np.random.default_rng(SEED).standard_normal((2048, 64))
+
+    def sqnr(name: str) -> float:
+        error = quantize_weights(w, get_format(name), "group", 64).dequantize() - w
+        return float(10 * np.log10((w ** 2).sum() / (error ** 2).sum()))
+
+    assert sqnr("nf4") > max(sqnr("int4"), sqnr("fp4"))
+
+
+def test_fp8_activations_use_the_448_peak_and_gemm_stays_exact() -> None:
+    rng = np.random.default_rng(SEED)
+    x = rng.standard_normal((6, 48))
+    a = quantize_activations(x, "token", FP8_E4M3)
+    np.testing.assert_array_equal(a.scales[:, 0], np.abs(x).max(axis=1) / 448)
+    assert a.codes.dtype == np.uint8
+    assert np.abs(FP8_E4M3.decode(a.codes)).max(axis=1).tolist() == [448.0] * 6
+    fp4 = get_format("fp4")
+    w = quantize_weights(rng.standard_normal((48, 5)), fp4)
+    acc = gemm(a.codes, w.codes, fp4, act=FP8_E4M3)
+    c = acc * a.scales * w.scales / (1 << (fp4.shift + FP8_E4M3.shift))
+    np.testing.assert_allclose(c, a.dequantize() @ w.dequantize(), rtol=1e-12, atol=1e-12)

@@ -168,3 +168,32 @@ def test_scalesim_formula_matches_the_issue_examples() -> None:
     """Documents the reference formula with the two figures the issue quotes for SCALE-Sim."""
     assert scalesim_ws_cycles(16, 16, 128, 256, 128) == 22271
     assert scalesim_ws_cycles(8, 8, 64, 64, 64) == 5503
+
+
+@pytest.mark.parametrize("rows, cols", [(1, 1), (2, 3), (4, 4)])
+def test_busy_pes_follow_the_skew(rows: int, cols: int) -> None:
+    """Brute force over PEs: PE (r, c) works in cycle t on the row driven in cycle t - r - c."""
+    config = SystolicConfig(rows=rows, cols=cols, weight=DINT4)
+    valid = np.random.default_rng(3).integers(0, 2, 40)
+    busy = config.busy_units({"x_valid": valid[:, None]})
+    want = [sum(int(t - r - c >= 0 and valid[t - r - c]) for r in range(rows)
+                for c in range(cols)) for t in range(len(valid))]
+    assert busy.tolist() == want
+
+
+def test_steady_window_of_a_back_to_back_stream() -> None:
+    """Two tiles of M rows start at cycle R and run back to back: the array is full from
+    R + (R + C - 2) until the last row, driven at R + 2M - 1, leaves PE (0, 0)."""
+    config = SystolicConfig(rows=3, cols=2, weight=DINT4)
+    m = 20
+    trace = schedule_gemm(config, np.ones((m, 6), dtype=np.int64),
+                          np.ones((6, 2), dtype=np.int64)).trace
+    assert config.steady_window(trace.inputs) == (3 + 3 + 2 - 2, 3 + 2 * m)
+
+
+def test_a_stream_that_never_fills_the_array_has_no_steady_window() -> None:
+    config = SystolicConfig(rows=4, cols=4, weight=DINT4)
+    valid = np.array([0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0])
+    with pytest.raises(ValueError, match=r"^the stream never keeps all 16 multipliers busy at "
+                                         r"once, so it has no steady-state window$"):
+        config.steady_window({"x_valid": valid[:, None]})

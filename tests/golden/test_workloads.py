@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from golden.formats import DINT4, INT4, INT8
+from golden.formats import DINT4, INT4, INT8, get_format
 from golden.workloads import (SYNTHETIC_OUTLIER_GAIN, WORKLOADS, code_statistics, make_workload,
                               real_tile, synthetic_outlier_channels, toggle_rate)
 
@@ -68,7 +68,7 @@ def test_synthetic_weights_concentrate_near_zero() -> None:
     ({"m": 0}, r"^m must be a positive integer, not 0$"),
     ({"k": 2.5}, r"^k must be a positive integer, not 2.5$"),
     ({"n": True}, r"^n must be a positive integer, not True$"),
-    ({"weight": "fp4"}, r"^format must be one of int8, int4, dint4, .*, not 'fp4'$"),
+    ({"weight": "uint4"}, r"^format must be one of int8, int4, dint4, .*, not 'uint4'$"),
     ({"seed": -1}, r"^seed must be a non-negative integer, not -1$"),
 ])
 def test_bad_arguments_name_the_parameter(kwargs: dict, message: str) -> None:
@@ -142,3 +142,21 @@ def test_code_statistics_of_a_known_stream() -> None:
     assert stats["x_zero_share"] == 0.5 and stats["w_zero_share"] == 0.5
     assert stats["w_special_share"] == 0.5
     assert stats["x_mean_abs"] == 1.0 and stats["w_mean_abs"] == 0.25
+
+
+def test_uniform_int_streams_are_unchanged_by_the_act_format() -> None:
+    """Finite-code drawing keeps the INT streams the report was measured with."""
+    a, w = make_workload("uniform", 6, 40, 3, DINT4, seed=4)
+    rng = np.random.default_rng(4)
+    np.testing.assert_array_equal(a, rng.integers(-128, 128, size=(6, 40), dtype=np.int64))
+    np.testing.assert_array_equal(w, rng.integers(-8, 8, size=(40, 3), dtype=np.int64))
+
+
+def test_activations_and_weights_in_other_formats_use_finite_codes() -> None:
+    e5m2, e4m3 = get_format("fp8e5m2"), get_format("fp8e4m3")
+    a, w = make_workload("uniform", 64, 256, 8, e5m2, seed=0, act=e4m3)
+    assert set(np.unique(w).tolist()) == set(e5m2.finite_codes.tolist())
+    assert set(np.unique(a).tolist()) == set(e4m3.finite_codes.tolist())
+    a, w = make_workload("synthetic", 8, 64, 4, get_format("nf4"), seed=0, act=e4m3)
+    assert np.abs(e4m3.decode(a)).max(axis=1).tolist() == [448.0] * 8
+    assert set(np.unique(w).tolist()) <= set(get_format("nf4").valid_codes.tolist())

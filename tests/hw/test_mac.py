@@ -10,6 +10,7 @@ from amaranth.back import rtlil
 from amaranth.lib import wiring
 
 from golden.arith import Overflow
+from golden.datapath import PRODUCT_DATAPATHS
 from golden.formats import DINT4, INT4, INT8, Format, dint_format
 from golden.mac import MACConfig
 from hw.mac import MAC
@@ -18,6 +19,8 @@ CONFIGS = [MACConfig(INT8), MACConfig(INT4, overflow=Overflow.SATURATE),
            MACConfig(DINT4), MACConfig(DINT4, acc_bits=14, overflow=Overflow.SATURATE,
                                        pipeline=True),
            MACConfig(dint_format(5, 2), act_bits=6)]
+CONFIGS += [MACConfig(DINT4, product=p) for p in PRODUCT_DATAPATHS
+            if p != MACConfig(DINT4).product]
 
 
 def test_rejects_a_non_config() -> None:

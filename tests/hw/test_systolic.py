@@ -132,7 +132,7 @@ def test_latency_is_read_from_the_config() -> None:
     assert design.latency == config.latency == 7
     pe = Fragment.get(design, None).find_subfragment("pe_1_4")
     assert pe is not None
-    Fragment.get(PE(config, ScaledProduct(config.weight)), None)
+    Fragment.get(PE(config, ScaledProduct(config.weight, config.product)), None)
 
 
 def test_cli_writes_the_array_and_its_manifest(build_root, capsys) -> None:

@@ -26,7 +26,7 @@ class FlippedSpecialMAC(MAC):
         super().__init__(config)
         specials = tuple((code, -scaled if code == flipped else scaled)
                          for code, scaled in config.weight.specials)
-        self.product = ScaledProduct(replace(config.weight, specials=specials))
+        self.product = ScaledProduct(replace(config.weight, specials=specials), config.product)
 
 
 CASES = [("icarus", code) for code in sorted(DINT4.special_codes)] + [("verilator", 7)]

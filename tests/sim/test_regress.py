@@ -9,6 +9,7 @@ import pytest
 
 import qmac_cli
 from golden.arith import Overflow
+from golden.datapath import PRODUCT_DATAPATHS
 from golden.formats import DINT4, INT4, get_format
 from sim import regress as regress_module
 from sim.regress import grid, mac_grid, regress, systolic_grid
@@ -120,3 +121,12 @@ def test_cli_regresses_a_format_outside_the_default_grid(build_root: Path,
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == "2 of 2 cases passed"
     assert all("systolic_2x" in line and "_int3_" in line for line in lines[:-1])
+
+
+def test_every_product_datapath_runs_on_both_simulators_and_in_an_array() -> None:
+    mac = [c for c in mac_grid() if c.config.weight == DINT4]
+    for product in PRODUCT_DATAPATHS:
+        sims = {c.sim for c in mac if c.config.product == product}
+        assert sims == {"icarus", "verilator"}, product
+        assert any(c.config.product == product and c.config.weight == DINT4
+                   for c in systolic_grid(("icarus",))), product

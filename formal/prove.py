@@ -1,0 +1,188 @@
+"""Prove that a generated MAC or PE has exactly golden's next-state function (Yosys ``sat``).
+
+Both the design and its golden reference (``formal.spec``) are read into Yosys, every flip-flop
+is cut open (``expose -evert-dff``: its output becomes a free input, its input a new output), and
+``miter -equiv`` compares the two combinational functions. One SAT call over the miter then covers
+every input *and* every register value, reachable or not, so a pass means the design equals the
+specification in every cycle from any state: by induction over the cycles from reset, every run
+of the design is a run of the specification. A failure names the counterexample (inputs, state,
+both next states).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amaranth.back import verilog
+from amaranth.lib import wiring
+
+from flow.process import run_tool
+from flow.tools import find_tools
+from golden.mac import MACConfig
+from golden.systolic import SystolicConfig
+from hw.build import build
+from hw.export import write_atomic
+from hw.product import ScaledProduct
+from hw.systolic import PE
+from formal.spec import array_spec, mac_spec, pe_spec
+
+__all__ = ["DESIGNS", "StateMismatch", "Proof", "prove", "bmc_depth", "miter_script",
+           "sequential_script", "design_verilog", "run_yosys"]
+
+DESIGNS = ("mac", "pe", "systolic")
+"""What ``prove`` checks: the MAC unit and the array's processing element (proofs over every
+state), and the whole systolic array (bounded model check from reset)."""
+
+PROOF_TIMEOUT_S = 1800.0
+_GOLD, _GATE = "gold", "gate"
+_STATE_CELLS = "t:$dff t:$adff t:$dffe t:$sdff t:$sdffe t:$dlatch t:$mem* t:$ff"
+_SHOWN = re.compile(r"^\s+\\(\S+)\s+(-?\d+)\s+\S+\s+[01xz]+\s*$", re.M)
+
+
+class StateMismatch(RuntimeError):
+    """The two sides' registers do not line up (a register was renamed or removed), so their
+    next-state functions cannot be compared state by state."""
+
+
+@dataclass(frozen=True)
+class Proof:
+    """Outcome of one equivalence proof; ``counterexample`` maps miter ports to values."""
+
+    design: str
+    name: str
+    proven: bool
+    seconds: float
+    log: Path
+    counterexample: dict[str, int]
+
+    def summary(self) -> str:
+        if self.proven:
+            return f"{self.design} {self.name}: PROVEN equal to golden in {self.seconds:.2f} s"
+        shown = ", ".join(f"{k}={v}" for k, v in self.counterexample.items())
+        return (f"{self.design} {self.name}: FAILED in {self.seconds:.2f} s, "
+                f"counterexample: {shown} (log {self.log})")
+
+
+def design_verilog(design: str, config: Any, component: wiring.Component | None = None) -> str:
+    """The generated Verilog of ``design`` as module ``dut`` (``component`` replaces the
+    generator's, for the mutation tests)."""
+    if component is None:
+        component = (PE(config, ScaledProduct(config.weight, config.product)) if design == "pe"
+                     else build(config))
+    return verilog.convert(component, name="dut", emit_src=False)
+
+
+def bmc_depth(config: SystolicConfig) -> int:
+    """Cycles the array's bounded check covers from reset: two bank fills and a row through the
+    array (2R + C), plus the skew/deskew latency R + C, so a row that multiplied with the second
+    bank reaches ``y`` inside the bound."""
+    return 2 * config.rows + config.cols + config.latency
+
+
+def prove(design: str, config: MACConfig | SystolicConfig, job_dir: Path, *,
+          component: wiring.Component | None = None,
+          timeout: float = PROOF_TIMEOUT_S) -> Proof:
+    """Check ``design`` against its golden reference (``formal.spec``).
+
+    ``"mac"`` (a ``MACConfig``) and ``"pe"`` (a ``SystolicConfig``'s PE): next-state functions
+    equal for every input and register value. ``"systolic"``: outputs equal in every cycle of
+    every input sequence of ``bmc_depth`` cycles from reset (``rst`` held low). ``component``
+    replaces the generated design (the mutation tests).
+    """
+    if design not in DESIGNS:
+        raise ValueError(f"design must be one of {list(DESIGNS)}, not {design!r}")
+    expected = MACConfig if design == "mac" else SystolicConfig
+    if not isinstance(config, expected):
+        raise TypeError(f"config must be a {expected.__name__} for design {design}, "
+                        f"not {type(config).__name__}")
+    spec = {"mac": mac_spec, "pe": pe_spec, "systolic": array_spec}[design](config, "spec")
+    job_dir = Path(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(job_dir / "spec.v", spec)
+    write_atomic(job_dir / "dut.v", design_verilog(design, config, component))
+    sides = ("spec.v", "spec"), ("dut.v", "dut")
+    if design == "systolic":
+        depth = bmc_depth(config)
+        name = f"{config.name} ({depth} cycles from reset)"
+        # Base case only: an incremental BMC, one time step added to the solver at a time.
+        script = sequential_script(*sides, f"sat -tempinduct -tempinduct-baseonly -maxsteps "
+                                           f"{depth} -verify -prove-asserts -set-init-zero "
+                                           f"-set in_rst 0 -show-inputs miter")
+    else:
+        name = config.name if design == "mac" else \
+            f"pe_{config.weight.name}_x_int{config.act_bits}_psum{config.psum_bits}"
+        script = miter_script(*sides)
+    started = time.perf_counter()
+    proven, log, shown = run_yosys(script, job_dir, "prove", timeout)
+    return Proof(design, name, proven, time.perf_counter() - started, log, shown)
+
+
+def sequential_script(gold: tuple[str, str], gate: tuple[str, str], sat: str) -> str:
+    """Yosys script: the two designs (Verilog file, top module) with their registers, their
+    outputs compared in every cycle by a miter, checked by the ``sat`` command given."""
+    return "\n".join([
+        *_prepare(*gold, _GOLD), f"design -stash {_GOLD}", *_prepare(*gate, _GATE),
+        f"design -copy-from {_GOLD} -as {_GOLD} {_GOLD}",
+        f"miter -equiv -flatten -make_assert {_GOLD} {_GATE} miter", "hierarchy -top miter",
+        sat, ""])
+
+
+def miter_script(gold: tuple[str, str], gate: tuple[str, str]) -> str:
+    """Yosys script: combinational miter of two designs' next-state functions, SAT-proved.
+
+    ``gold`` and ``gate`` are (Verilog file, top module). ``expose -evert-dff`` only acts on the
+    design's top module, so each side is prepared alone and stashed.
+    """
+    return "\n".join([
+        *_cut_open(*gold, _GOLD),
+        f"design -stash {_GOLD}",
+        *_cut_open(*gate, _GATE),
+        f"design -copy-from {_GOLD} -as {_GOLD} {_GOLD}",
+        f"miter -equiv -flatten -make_assert -make_outputs {_GOLD} {_GATE} miter",
+        "hierarchy -top miter",
+        "sat -verify -prove-asserts -show-ports miter",
+        "",
+    ])
+
+
+def _prepare(verilog_file: str, top: str, name: str) -> list[str]:
+    """Read one side as flat logic and flip-flops, renamed ``name``; ``proc -norom`` keeps the
+    spec's case tables as logic the SAT solver reads, ``memory`` turns memories into registers."""
+    return [f"read_verilog {verilog_file}", f"hierarchy -top {top}",
+            *([f"rename {top} {name}"] if top != name else []),
+            "proc -norom", "flatten", "memory", "opt_clean"]
+
+
+def _cut_open(verilog_file: str, top: str, name: str) -> list[str]:
+    """One side with every flip-flop turned into a free input and a next-state output
+    (``<reg>.q``, ``<reg>.d``); fail if any state element is left."""
+    return [*_prepare(verilog_file, top, name), "expose -evert-dff t:$dff t:$adff", "opt_clean",
+            f"select -assert-none {_STATE_CELLS}"]
+
+
+def run_yosys(script: str, job_dir: Path, stem: str,
+              timeout: float) -> tuple[bool, Path, dict[str, int]]:
+    """Run ``script`` in ``job_dir``; (proof passed, log, counterexample ports when it failed).
+
+    Yosys exits non-zero both for a failed proof and for a broken script: only the former
+    prints ``proof did fail`` and is a result; anything else raises ``ToolError``'s sibling
+    ``RuntimeError`` with the log's errors.
+    """
+    (job_dir / f"{stem}.ys").write_text(script)
+    log = job_dir / f"{stem}.log"
+    done = run_tool([*find_tools().yosys, "-q", "-l", log.name, f"{stem}.ys"], cwd=job_dir,
+                    timeout=timeout)
+    text = log.read_text(errors="replace") if log.exists() else done.stderr
+    if done.returncode == 0:
+        return True, log, {}
+    if "proof did fail" in text or "proof did fail" in done.stderr:
+        return False, log, {k: int(v) for k, v in _SHOWN.findall(text) if not k.endswith(".c")}
+    errors = [line for line in (text + done.stderr).splitlines() if "ERROR" in line]
+    if any("No matching port" in line for line in errors):
+        raise StateMismatch(f"registers of the two sides differ: {errors[0]} (log {log})")
+    raise RuntimeError(f"yosys failed in {job_dir} (log {log}): "
+                       + ("; ".join(errors) or done.stderr.strip()[-500:]))

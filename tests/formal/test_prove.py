@@ -1,0 +1,90 @@
+"""``qmac prove``: the generated MAC and PE equal golden in every state, the arrays agree with
+golden's cycle model from reset, and a deliberately wrong design fails with a counterexample."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import qmac_cli
+from golden.arith import Overflow
+from golden.formats import DINT4, INT4, get_format
+from golden.mac import MACConfig
+from golden.systolic import SystolicConfig
+from hw.mac import MAC
+from hw.product import ScaledProduct
+from hw.systolic import SystolicArray
+from formal.prove import bmc_depth, prove
+
+INT2 = get_format("int2")
+QUICK_MACS = [MACConfig(fmt, overflow=overflow, pipeline=pipeline)
+              for fmt in (INT4, DINT4) for overflow in Overflow for pipeline in (False, True)]
+
+
+@pytest.mark.parametrize("config", QUICK_MACS, ids=lambda c: c.name)
+def test_mac_equals_golden_in_every_state(config: MACConfig, build_root: Path) -> None:
+    proof = prove("mac", config, build_root / "prove" / config.name)
+    assert proof.proven, proof.summary()
+    assert proof.summary().startswith(f"mac {config.name}: PROVEN equal to golden in ")
+
+
+@pytest.mark.parametrize("weight", [INT4, DINT4], ids=lambda f: f.name)
+def test_pe_equals_golden_in_every_state(weight: object, build_root: Path) -> None:
+    config = SystolicConfig(4, 4, weight)
+    proof = prove("pe", config, build_root / "prove" / f"pe_{config.name}")
+    assert proof.proven, proof.summary()
+
+
+@pytest.mark.parametrize("code", sorted(DINT4.special_codes))
+def test_flipped_special_code_fails_with_a_counterexample(code: int, build_root: Path) -> None:
+    """A dINT4 MAC serving one special code with the wrong sign: the proof names that code."""
+    config = MACConfig(DINT4)
+    broken = MAC(config)
+    broken.product = ScaledProduct(replace(DINT4, specials=tuple(
+        (c, -v if c == code else v) for c, v in DINT4.specials)), config.product)
+    proof = prove("mac", config, build_root / "prove" / f"flip{code}", component=broken)
+    assert not proof.proven
+    cex = proof.counterexample
+    assert cex["in_w"] == code & 0xF and cex["in_valid"] == 1 and cex["in_rst"] == 0
+    assert cex["gold_acc.d"] != cex["gate_acc.d"]
+    assert re.match(rf"mac {config.name}: FAILED in [0-9.]+ s, counterexample: .*in_w={code & 0xF}",
+                    proof.summary())
+
+
+def test_array_matches_the_cycle_model_from_reset(build_root: Path) -> None:
+    """Narrow arithmetic keeps the bounded check fast; the PE proofs cover the formats."""
+    config = SystolicConfig(2, 2, INT2, act_bits=2, acc_bits=6, overflow=Overflow.SATURATE,
+                            acc_depth=2)
+    assert bmc_depth(config) >= 2 * config.rows + config.cols
+    proof = prove("systolic", config, build_root / "prove" / config.name)
+    assert proof.proven, proof.summary()
+
+
+def test_array_with_the_wrong_overflow_fails(build_root: Path) -> None:
+    """A wrapping array under a saturating config: output sums past 2**(A-1) differ."""
+    config = SystolicConfig(2, 2, INT2, act_bits=2, acc_bits=4, overflow=Overflow.SATURATE)
+    wrapping = SystolicArray(replace(config, overflow=Overflow.WRAP))
+    proof = prove("systolic", config, build_root / "prove" / "wrong_overflow", component=wrapping)
+    assert not proof.proven
+
+
+def test_bad_design_and_config_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^design must be one of \['mac', 'pe', 'systolic'\], "
+                                         r"not 'alu'$"):
+        prove("alu", MACConfig(INT4), tmp_path)
+    with pytest.raises(TypeError, match=r"^config must be a SystolicConfig for design pe, "
+                                        r"not MACConfig$"):
+        prove("pe", MACConfig(INT4), tmp_path)
+
+
+def test_cli_prints_the_proof_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert qmac_cli.main(["prove", "--design", "pe", "--weight", "int4", "--rows", "2",
+                          "-o", str(tmp_path)]) == 0
+    assert re.fullmatch(r"pe pe_int4_x_int8_psum13: PROVEN equal to golden in [0-9.]+ s\n",
+                        capsys.readouterr().out)
+    assert qmac_cli.main(["prove", "--design", "pe", "--pipeline", "-o", str(tmp_path)]) == 2
+    assert re.fullmatch(r"qmac prove: error: --pipeline and --saturate apply to --design mac "
+                        r"only: .*\n", capsys.readouterr().err)
