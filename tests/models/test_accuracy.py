@@ -89,7 +89,7 @@ def test_cached_study_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     ({"granularity": "tensor"},
      r"^granularity must be one of \['channel', 'group'\], not 'tensor'$"),
     ({"formats": "int4"}, r"^formats must be a non-empty list of format names, not 'int4'$"),
-    ({"formats": ["fp8"]}, r"^format must be one of int8, int4, dint4, .*not 'fp8'$"),
+    ({"formats": ["uint4"]}, r"^format must be one of int8, int4, dint4, .*not 'uint4'$"),
     ({"granularity": "group", "group_size": 5},
      r"^group_size must be a positive integer dividing K = 384, not 5$"),
 ])
