@@ -1,7 +1,8 @@
 # Every target runs `setup` first, so a fresh clone needs nothing but `make report` or `make test`.
 PY := .venv/bin/python
 QMAC := .venv/bin/qmac
-PYTEST_ARGS ?=
+# One pytest worker per core (pytest-xdist); the slowest tests are listed at the end.
+PYTEST_ARGS ?= -n auto --durations=25
 
 .PHONY: setup test report report-quick bench prove verilog regress clean
 
