@@ -4,8 +4,8 @@
 (``flow.synth``), replays each workload's GEMM on the mapped netlist (``flow.gatesim``; the netlist
 must reproduce the golden model's outputs), and computes power from every net's measured toggles
 (``flow.power``); OpenSTA's estimate from the same activities (``flow.sta``) is kept beside it.
-A MAC's workloads are also replayed with SDF delays (``flow.glitch``), giving the labelled power
-``with_glitches``. The result (schema ``qmac.result/1``, ``flow/result_schema.json``) is written to
+A sample window of each MAC workload is also replayed with SDF delays (``flow.glitch``), giving the
+labelled estimate ``with_glitches``. The result (schema ``qmac.result/1``, ``flow/result_schema.json``) is written to
 ``<out_dir>/<design>/result.json`` only once everything succeeded; a stale one is removed first,
 so a failed run never leaves a result behind.
 """
@@ -26,7 +26,7 @@ from golden.workloads import WORKLOADS, make_workload
 from hw.export import export, write_atomic
 from flow.activity import NetActivity
 from flow.gatesim import Activity, choose_simulator, simulate, verilator_built
-from flow.glitch import timed_activity
+from flow.glitch import glitch_window, timed_activity, with_glitches
 from flow.liberty import read_liberty
 from flow.power import compute_power, read_netlist
 from flow.recipes import DEFAULT_RECIPE, Recipe
@@ -123,9 +123,12 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
             trace, config.name, synth.netlist, liberty, job / "gatesim_bench"))
         step("gatesim", f"[{name} {m}x{k}x{n}, {trace.cycles} cycles, {simulator}] ")
         steady = config.steady_window(trace.inputs)
+        windows = {"steady": steady}
+        if config.kind == "mac":
+            windows["glitch"] = glitch_window(steady)
         sim = simulate(trace, config.name, synth.netlist, job / f"gatesim_{name}",
                        liberty=liberty, cells_verilog=cells_verilog, simulator=simulator,
-                       windows={"steady": steady}, bench_dir=job / "gatesim_bench",
+                       windows=windows, bench_dir=job / "gatesim_bench",
                        timeout=timeout)
         traces[name] = (trace, sim)
         activities[name] = pin_activities(module, sim.activity)
@@ -164,11 +167,17 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
                        "energy_per_mac_pj": steady.total_mw * clock_ns / config.macs_per_cycle},
         }
         if config.kind == "mac":
+            sample = sim.activities["glitch"]
             timed = timed_activity(trace, config.name, synth.netlist, liberty, cells_verilog,
                                    job / f"timed_{name}", tools.sta, tools.iverilog, tools.vvp,
-                                   float(clock_ns), job / f"gatesim_{name}" / "outputs.txt")
-            power_workloads[name]["with_glitches"] = _with_glitches(
-                compute_power(netlist, library, timed).total, power, clock_ns * cycles / trace.macs)
+                                   float(clock_ns), job / f"gatesim_{name}" / "outputs.txt",
+                                   window=sample.window)
+            estimate = with_glitches(
+                power, compute_power(netlist, library, _net_activity(sample, clock_ns)).total,
+                compute_power(netlist, library, timed).total)
+            power_workloads[name]["with_glitches"] = {
+                **_glitch_record(estimate, power, clock_ns * cycles / trace.macs),
+                "window": list(sample.window)}
     runtime["power"] = time.perf_counter() - t0
     vectorless = {"input_activity": VECTORLESS_INPUT_ACTIVITY, **_components(sta.vectorless),
                   "energy_per_mac_pj": sta.vectorless.total_mw * clock_ns / config.macs_per_cycle}
@@ -197,8 +206,8 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
     return result
 
 
-def _with_glitches(timed: Power, zero_delay: Power, ns_per_mac: float) -> dict[str, float]:
-    """Power of the SDF-timed replay and the share of its dynamic power that glitches add."""
+def _glitch_record(timed: Power, zero_delay: Power, ns_per_mac: float) -> dict[str, float]:
+    """Power with glitches and the share of its dynamic power that zero delay misses."""
     dynamic = timed.internal_mw + timed.switching_mw
     share = 1 - (zero_delay.internal_mw + zero_delay.switching_mw) / dynamic if dynamic else 0.0
     return {**_components(timed), "energy_per_mac_pj": timed.total_mw * ns_per_mac,

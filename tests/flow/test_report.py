@@ -321,7 +321,8 @@ def test_second_run_is_served_from_cache(quick: dict, calls: list[str]) -> None:
 
 
 def test_changed_clock_recomputes(quick: dict, calls: list[str]) -> None:
-    slow = rep.make_study("mac,int8", quick=True, clock_ns=quick["study"].clock_ns * 2)
+    slow = rep.make_study("mac,int8", quick=True, clock_ns=quick["study"].clock_ns * 2,
+                          recipes=quick["study"].portfolio[:1])
     results = rep.run_study(slow, cache_dir=quick["cache"], progress=lambda line: None, workers=1)
     assert calls == [slow.configs[0].name] * len(slow.portfolio)
     assert results[0]["clock_ns"] == slow.clock_ns
