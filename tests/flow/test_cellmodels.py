@@ -79,6 +79,9 @@ def test_unparsable_liberty_is_a_value_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=rf"^liberty file {bad} cannot be parsed: "):
         cell_models(bad)
 
+# One xdist worker runs this whole module, so its expensive module fixture runs once.
+pytestmark = pytest.mark.xdist_group("flow_cellmodels")
+
 
 @pytest.fixture(scope="module")
 def mac_netlist(build_root: Path) -> tuple[MACConfig, Path]:

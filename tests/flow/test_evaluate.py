@@ -24,6 +24,9 @@ def _validator() -> jschon.JSONSchema:
     jschon.create_catalog("2020-12")
     return jschon.JSONSchema(json.loads(SCHEMA.read_text()))
 
+# One xdist worker runs this whole module, so its expensive module fixture runs once.
+pytestmark = pytest.mark.xdist_group("flow_evaluate")
+
 
 @pytest.fixture(scope="module")
 def run(build_root: Path) -> tuple[dict, Path, list[str]]:

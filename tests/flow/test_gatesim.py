@@ -18,6 +18,9 @@ from flow.tools import DEFAULT_CELLS_VERILOG, DEFAULT_LIBERTY, find_tools
 _CONFIGS = [MACConfig("dint4"), MACConfig("int4", acc_bits=14, overflow="saturate",
                                           pipeline=True)]
 
+# One xdist worker runs this whole module, so its expensive module fixture runs once.
+pytestmark = pytest.mark.xdist_group("flow_gatesim")
+
 
 @pytest.fixture(scope="module", params=_CONFIGS, ids=lambda c: c.name)
 def netlist(request: pytest.FixtureRequest, build_root: Path) -> tuple[MACConfig, Path]:

@@ -22,7 +22,9 @@ from flow.tech import TECHNOLOGIES, buffer_cell, liberty_file
 from flow.tools import find_tools
 from qmac_cli import main
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+# One xdist worker runs this whole module, so its expensive fixtures run once.
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+              pytest.mark.xdist_group("flow_power")]
 
 CLOCK_NS = 10.0
 DESIGNS = {"int8": MACConfig("int8"), "int4": MACConfig("int4"), "dint4": MACConfig("dint4"),

@@ -21,6 +21,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PLOTS = ("area_breakdown.png", "energy_per_mac.png", "scaling.png", "area_vs_energy.png",
          "ratios.png")
 
+# One xdist worker runs this whole module, so its expensive module fixture runs once.
+pytestmark = pytest.mark.xdist_group("flow_report")
+
 
 @pytest.fixture(scope="module")
 def quick(build_root: Path) -> dict:

@@ -15,6 +15,9 @@ from flow.sta import pin_activities, run_sta
 from flow.synth import flat_module, synthesize
 from flow.tools import DEFAULT_CELLS_VERILOG, DEFAULT_LIBERTY, find_tools
 
+# One xdist worker runs this whole module, so its expensive module fixture runs once.
+pytestmark = pytest.mark.xdist_group("flow_sta")
+
 
 @pytest.fixture(scope="module")
 def flow(build_root: Path) -> dict:

@@ -22,6 +22,9 @@ def _synth(config: MACConfig, folder: Path, liberty: Path = DEFAULT_LIBERTY):
     export(config, job)
     return synthesize(job / f"{config.name}.v", config.name, liberty, job, find_tools().yosys)
 
+# One xdist worker runs this whole module, so its expensive module fixture runs once.
+pytestmark = pytest.mark.xdist_group("flow_synth")
+
 
 @pytest.fixture(scope="module")
 def mapped(build_root: Path) -> dict:

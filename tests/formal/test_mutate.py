@@ -17,6 +17,9 @@ from formal.mutate import Campaign, MutantResult, campaign, check_mutant, classi
 
 CONFIG = MACConfig(DINT4)
 
+# One xdist worker runs this whole module, so its expensive module fixture runs once.
+pytestmark = pytest.mark.xdist_group("formal_mutate")
+
 
 @pytest.fixture(scope="module")
 def special_compare(build_root: Path) -> tuple[Path, str]:

@@ -17,6 +17,9 @@ from models.minilm import SENTENCES
 
 FEW = SENTENCES[:4]
 
+# One xdist worker runs this whole module, so its expensive module fixture runs once.
+pytestmark = pytest.mark.xdist_group("models_accuracy")
+
 
 @pytest.fixture(scope="module")
 def study() -> dict:

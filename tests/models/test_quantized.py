@@ -10,6 +10,9 @@ from golden.quantize import quantize_activations, quantize_weights
 from models.minilm import SENTENCES, capture_inputs, load_model
 from models.quantized import QuantizedLinears, QuantSpec, quantized_gemm
 
+# One xdist worker runs this whole module, so its expensive module fixture runs once.
+pytestmark = pytest.mark.xdist_group("models_quantized")
+
 
 @pytest.fixture(scope="module")
 def layer_input() -> np.ndarray:
