@@ -399,6 +399,31 @@ def _headline(designs: list[dict], workload: str) -> dict | None:
     return {"workload": workload, "rows": rows} if rows else None
 
 
+def energy_scaling(designs: list[dict], workload: str) -> dict[str, Any]:
+    """Energy per MAC of each format pair's MAC and arrays, smallest first, on ``workload``.
+
+    Each level also gets its ratio to the format's MAC and the share of its power spent outside
+    the PEs (edge logic, in %), the two figures that explain how energy per MAC moves with size.
+    """
+    formats: dict[str, list[dict[str, Any]]] = {}
+    for d in sorted(designs, key=lambda d: d["result"]["design"]["macs_per_cycle"]):
+        w = d["result"]["power"]["workloads"].get(workload)
+        if w is None:
+            continue
+        parts = w.get("breakdown", {})
+        edge = (100.0 * parts["edge_mw"] / w["total_mw"]
+                if "edge_mw" in parts and w["total_mw"] and d["kind"] != "mac" else None)
+        formats.setdefault(d["label"].split(" ")[0], []).append(
+            {"label": d["label"], "kind": d["kind"], "energy_per_mac_pj": w["energy_per_mac_pj"],
+             "edge_share_pct": edge})
+    for levels in formats.values():
+        mac = next((level for level in levels if level["kind"] == "mac"), None)
+        for level in levels:
+            level["vs_mac"] = (_ratio(level["energy_per_mac_pj"], mac["energy_per_mac_pj"])
+                               if mac is not None else None)
+    return {"workload": workload, "formats": formats}
+
+
 def workload_statistics(study: Study) -> dict[str, dict[str, dict[str, float]]]:
     """``code_statistics`` of each workload for each weight format of ``study``, on the operands
     the flow streams through a MAC (``MAC_SHAPE``, the study's seed): why workloads differ."""
@@ -438,6 +463,7 @@ def summarize(study: Study, results: list[dict], *, date: str | None = None,
         "paper": PAPER_CLAIMS,
         "definitions": DEFINITIONS,
         "headline": _headline(designs, study.headline_workload),
+        "energy_scaling": energy_scaling(designs, study.headline_workload),
         "recipes": {name: RECIPES[name].record() for name in study.portfolio},
         "default_recipe": DEFAULT_RECIPE.name,
         "designs": designs,

@@ -301,6 +301,34 @@ def _headline_sentence(summary: dict) -> str:
     return sentence
 
 
+def _scaling_paragraph(summary: dict) -> str:
+    """Energy per MAC vs array size, in words, from ``summary["energy_scaling"]``."""
+    scaling = summary.get("energy_scaling") or {"formats": {}}
+    sentences = []
+    for pair, levels in scaling["formats"].items():
+        if len(levels) < 2:
+            continue
+        steps = ", ".join(
+            f"{fmt_sig(level['energy_per_mac_pj'])} pJ in the {level['label']}"
+            + (f" ({_ratio(level['vs_mac'])}× the MAC)" if level["kind"] != "mac"
+               and level["vs_mac"] is not None else "")
+            for level in levels)
+        first, last = levels[0], levels[-1]
+        trend = "falls" if last["energy_per_mac_pj"] < first["energy_per_mac_pj"] else "rises"
+        sentence = f"{pair}: energy per MAC {trend} from {steps}."
+        edges = [level for level in levels if level["edge_share_pct"] is not None]
+        if edges:
+            sentence += (" The edge logic outside the PEs takes "
+                         + ", ".join(f"{fmt_sig(level['edge_share_pct'])} % of the "
+                                     f"{level['label']}'s power" for level in edges)
+                         + ": its cost per MAC is shared by more multipliers as the array grows, "
+                         "while the PEs' own registers and datapath set the floor.")
+        sentences.append(sentence)
+    if not sentences:
+        return "The study has no MAC and array of one weight format to compare."
+    return " ".join(sentences)
+
+
 def _header(summary: dict) -> list[str]:
     tools = summary["tools"]
     library = summary["library"]
@@ -356,6 +384,9 @@ def render_markdown(summary: dict, plots: dict[str, str]) -> str:
                   _paper_table(summary), ""]
     for title, intro, table in sections:
         lines += [f"## {title}", ""] + ([intro, ""] if intro else []) + [table(summary), ""]
+        if table is _energy_table:
+            lines += [f"### Energy per MAC vs array size ({headline} workload)", "",
+                      _scaling_paragraph(summary), ""]
     plots = dict(plots)
     if summary.get("accuracy") is not None:
         lines += ["## Accuracy vs hardware cost", "", _accuracy_intro(summary), "",

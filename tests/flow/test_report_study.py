@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
 
 import qmac_cli
 from fake_flow import fake_result
-from flow import cache
+from flow import cache, tables
+from flow import report as rep
 from flow.recipes import RECIPES
 from flow.report import QUICK_RECIPES, make_study, parse_designs, parse_recipes, parse_sizes
 from golden.mac import MACConfig
@@ -141,3 +143,29 @@ def test_cli_rejects_an_unknown_recipe(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
         qmac_cli.main(["synth", "--recipe", "fast"])
     assert "argument --recipe: invalid choice: 'fast'" in capsys.readouterr().err
+
+
+def test_energy_scaling_paragraph_follows_the_data() -> None:
+    """Energy per MAC vs array size: ratios to the MAC and edge shares come from the results."""
+    study = rep.make_study("mac,systolic,int8", sizes="2x2,4x4", workloads=("synthetic",))
+    results = []
+    for config, pj, total_mw, edge_mw in zip(study.configs, (10.0, 8.0, 7.5), (1.0, 3.2, 12.0),
+                                             (None, 0.8, 1.5)):
+        result = fake_result(config, workloads=study.workloads, total_mw=total_mw)
+        workload = result["power"]["workloads"]["synthetic"]
+        workload["energy_per_mac_pj"] = pj
+        if edge_mw is not None:
+            workload["breakdown"] = {"edge_mw": edge_mw, "pe_mw": total_mw - edge_mw}
+        results.append(result)
+    summary = rep.summarize(study, results)
+    levels = summary["energy_scaling"]["formats"]["INT8xINT8"]
+    assert [level["label"] for level in levels] == ["INT8xINT8 MAC", "INT8xINT8 2x2",
+                                                    "INT8xINT8 4x4"]
+    assert [level["vs_mac"] for level in levels] == pytest.approx([1.0, 0.8, 0.75])
+    assert [level["edge_share_pct"] for level in levels] == pytest.approx([None, 25.0, 12.5])
+    text = tables._scaling_paragraph(summary)
+    assert re.fullmatch(
+        r"INT8xINT8: energy per MAC falls from 10\.0 pJ in the INT8xINT8 MAC, 8\.00 pJ in the "
+        r"INT8xINT8 2x2 \(0\.80× the MAC\), 7\.50 pJ in the INT8xINT8 4x4 \(0\.75× the MAC\)\. "
+        r"The edge logic outside the PEs takes 25\.0 % of the INT8xINT8 2x2's power, 12\.5 % of "
+        r"the INT8xINT8 4x4's power: .*", text), text
