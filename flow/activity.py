@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pywellen
 
-__all__ = ["NetActivity", "read_vcd_activity", "read_saif"]
+__all__ = ["NetActivity", "read_vcd_activity", "bit_windows", "read_saif"]
 
 _TIME_UNITS = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0, "ps": 1e-3, "fs": 1e-6}
 _SAIF_TOKEN = re.compile(r'\(|\)|"[^"]*"|(?:\\.|[^\s()])+')
@@ -62,7 +62,7 @@ def read_vcd_activity(path: Path | str, scope: str, period_ns: float,
     wave = pywellen.Waveform(str(path))
     tick_ns = _tick_ns(str(wave.timescale))
     prefix = scope.strip(".") + "."
-    signals = [(var.full_name[len(prefix):], var.bitwidth, list(var.signal))
+    signals = [(var.full_name[len(prefix):], var.bitwidth, var.signal[:])
                for var in wave.all_vars() if var.full_name.startswith(prefix)]
     if not signals:
         raise ValueError(f"scope {scope!r} has no variables in {path}")
@@ -70,42 +70,54 @@ def read_vcd_activity(path: Path | str, scope: str, period_ns: float,
     if cycles is None:
         last = max(changes[-1][0] for var in wave.all_vars() if (changes := list(var.signal)))
         cycles = max(1, round((last - start) * tick_ns / period_ns))
-    end = start + cycles * period_ns / tick_ns
+    end = start + round(cycles * period_ns / tick_ns)
     toggles: dict[str, int] = {}
     time_high: dict[str, float] = {}
     for name, width, changes in signals:
-        for bit, label in enumerate(_bit_labels(name, width)):
-            count, high = _bit_activity(changes, bit, width, start, end)
-            toggles[label] = count
-            time_high[label] = high * tick_ns
+        counts, ticks_high = bit_windows(name, width, changes, {"run": (start, end)})["run"]
+        toggles.update(counts)
+        time_high.update({label: ticks * tick_ns for label, ticks in ticks_high.items()})
     return NetActivity(cycles, float(period_ns), toggles, time_high)
 
 
-def _bit_labels(name: str, width: int) -> list[str]:
-    """Labels of a variable's bits, least significant first (vectors are assumed ``[w-1:0]``)."""
-    return [name] if width == 1 else [f"{name}[{i}]" for i in range(width)]
+def bit_windows(name: str, width: int, changes: list, windows: dict[str, tuple[int, int]]
+                ) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
+    """Per bit of one waveform variable and per window ``[lo, hi)`` of time ticks: 0<->1
+    transitions and ticks at 1.
+
+    ``changes`` is the variable's (time, value) list as pywellen gives it (value an int, or a
+    string with x/z). A change to or from x/z never counts as a transition, and x/z time is not
+    at 1. Bits are labelled ``name`` (scalars) or ``name[i]`` (vectors, assumed ``[w-1:0]``).
+    The one wave reader of the flow: ``read_vcd_activity`` and ``flow.gatesim.read_wave``.
+    """
+    labels = [name] if width == 1 else [f"{name}[{i}]" for i in range(width)]
+    if not changes:
+        return {window: (dict.fromkeys(labels, 0), dict.fromkeys(labels, 0)) for window in windows}
+    times = np.array([c[0] for c in changes], dtype=np.int64)
+    bits = _bit_matrix([c[1] for c in changes], width)
+    known = bits >= 0
+    flips = (bits[1:] != bits[:-1]) & known[1:] & known[:-1]
+    result = {}
+    for window, (lo, hi) in windows.items():
+        inside = (times[1:] >= lo) & (times[1:] < hi)
+        toggles = (flips & inside[:, None]).sum(axis=0)
+        span = np.clip(np.append(times[1:], hi), lo, hi) - np.clip(times, lo, hi)
+        high = ((bits == 1) * span[:, None]).sum(axis=0)
+        result[window] = ({label: int(toggles[i]) for i, label in enumerate(labels)},
+                          {label: int(high[i]) for i, label in enumerate(labels)})
+    return result
 
 
-def _bit_activity(changes: list, bit: int, width: int, start: float,
-                  end: float) -> tuple[int, float]:
-    """0<->1 transitions and ticks at 1 of one bit in [start, end]; x/z never count."""
-    times = np.array([t for t, _ in changes] + [end], dtype=float)
-    values = np.array([_bit_value(v, bit, width) for _, v in changes], dtype=np.int8)
-    inside = times[:-1] <= end
-    times, values = np.minimum(times, end), values[inside]
-    durations = np.diff(np.concatenate([times[:len(values)], [end]]))
-    known = values >= 0
-    edges = np.count_nonzero(np.diff(values[known]) != 0)
-    return int(edges), float(durations[values == 1].sum())
-
-
-def _bit_value(value: int | str, bit: int, width: int) -> int:
-    """0 or 1, or -1 for x/z, of bit ``bit`` of a wellen value (int, or str with x/z)."""
-    if isinstance(value, int):
-        return (value >> bit) & 1
-    text = str(value).rjust(width, "0")
-    char = text[-1 - bit]
-    return int(char) if char in "01" else -1
+def _bit_matrix(values: list, width: int) -> np.ndarray:
+    """(changes, width) int8 matrix of bit values, LSB first; -1 where the bit is not 0/1."""
+    out = np.empty((len(values), width), dtype=np.int8)
+    for row, value in enumerate(values):
+        if isinstance(value, int):
+            out[row] = [(value >> i) & 1 for i in range(width)] if width > 1 else value
+        else:
+            text = str(value).rjust(width, "0" if str(value)[:1] in "01" else str(value)[:1])
+            out[row] = [1 if c == "1" else 0 if c == "0" else -1 for c in reversed(text[-width:])]
+    return out
 
 
 def _tick_ns(timescale: str) -> float:

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from golden.trace import PortTrace
+from flow.activity import bit_windows
 from flow.cellmodels import write_cell_models
 from flow.process import DEFAULT_TIMEOUT_S, ToolError, run_tool
 from sim.toolchain import check_sim, setup_simulator
@@ -439,25 +440,13 @@ def read_wave(path: Path, scope: str, windows: dict[str, tuple[int, int]],
     period = round(2 * half_period / tick_ns)
     bounds = {name: (period * (RESET_CYCLES + s), period * (RESET_CYCLES + e))
               for name, (s, e) in windows.items()}
-    variables = _scope_vars(wave, scope)
     result = {name: ({}, {}) for name in windows}
-    for var in variables:
-        changes = var.signal[:]
-        times = np.array([c[0] for c in changes], dtype=np.int64)
-        bits = _bit_matrix([c[1] for c in changes], var.bitwidth)
-        labels = ([var.name] if var.bitwidth == 1
-                  else [f"{var.name}[{i}]" for i in range(var.bitwidth)])
-        known = bits >= 0
-        flips = (bits[1:] != bits[:-1]) & known[1:] & known[:-1]
-        for name, (lo, hi) in bounds.items():
-            inside = (times[1:] >= lo) & (times[1:] < hi)
-            toggles = (flips & inside[:, None]).sum(axis=0)
-            span = np.clip(np.append(times[1:], hi), lo, hi) - np.clip(times, lo, hi)
-            high = ((bits == 1) * span[:, None]).sum(axis=0) / (hi - lo)
-            counts, duty = result[name]
-            for i, label in enumerate(labels):
-                counts[label] = int(toggles[i])
-                duty[label] = float(high[i])
+    for var in _scope_vars(wave, scope):
+        for name, (counts, ticks_high) in bit_windows(var.name, var.bitwidth, var.signal[:],
+                                                      bounds).items():
+            lo, hi = bounds[name]
+            result[name][0].update(counts)
+            result[name][1].update({label: ticks / (hi - lo) for label, ticks in ticks_high.items()})
     return {name: Activity(windows[name][1] - windows[name][0], *result[name], windows[name][0])
             for name in windows}
 
@@ -467,18 +456,6 @@ def _scope_vars(wave, scope: str) -> list:
         if candidate.full_name == scope:
             return candidate.vars()
     raise RuntimeError(f"wave file has no scope {scope}")
-
-
-def _bit_matrix(values: list, width: int) -> np.ndarray:
-    """(changes, width) int8 matrix of bit values, LSB first; -1 where the bit is not 0/1."""
-    out = np.empty((len(values), width), dtype=np.int8)
-    for row, value in enumerate(values):
-        if isinstance(value, int):
-            out[row] = [(value >> i) & 1 for i in range(width)] if width > 1 else value
-        else:
-            text = str(value).rjust(width, "0" if str(value)[:1] in "01" else str(value)[:1])
-            out[row] = [1 if c == "1" else 0 if c == "0" else -1 for c in reversed(text[-width:])]
-    return out
 
 
 def _range(bits: int) -> str:
