@@ -313,16 +313,23 @@ def _scaling_paragraph(summary: dict) -> str:
             + (f" ({_ratio(level['vs_mac'])}× the MAC)" if level["kind"] != "mac"
                and level["vs_mac"] is not None else "")
             for level in levels)
-        first, last = levels[0], levels[-1]
-        trend = "falls" if last["energy_per_mac_pj"] < first["energy_per_mac_pj"] else "rises"
-        sentence = f"{pair}: energy per MAC {trend} from {steps}."
+        lowest = min(levels, key=lambda level: level["energy_per_mac_pj"])
+        sentence = f"{pair}: energy per MAC is {steps}; lowest in the {lowest['label']}."
+        arrays = [level["energy_per_mac_pj"] for level in levels if level["kind"] != "mac"]
+        steps_up = [b > a for a, b in zip(arrays, arrays[1:])]
+        if steps_up and all(steps_up):
+            sentence += " Among the arrays it rises with size."
+        elif steps_up and not any(steps_up):
+            sentence += " Among the arrays it falls with size."
         edges = [level for level in levels if level["edge_share_pct"] is not None]
         if edges:
             sentence += (" The edge logic outside the PEs takes "
                          + ", ".join(f"{fmt_sig(level['edge_share_pct'])} % of the "
-                                     f"{level['label']}'s power" for level in edges)
-                         + ": its cost per MAC is shared by more multipliers as the array grows, "
-                         "while the PEs' own registers and datapath set the floor.")
+                                     f"{level['label']}'s power" for level in edges) + ".")
+            shares = [level["edge_share_pct"] for level in edges]
+            if len(shares) > 1 and all(b < a for a, b in zip(shares, shares[1:])):
+                sentence += (" That share falls as the array grows: more multipliers share the "
+                             "edge logic, so energy per MAC approaches the PEs' own.")
         sentences.append(sentence)
     if not sentences:
         return "The study has no MAC and array of one weight format to compare."
