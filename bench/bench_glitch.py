@@ -1,62 +1,52 @@
-"""Glitch share of the three MACs: zero-delay toggles vs an SDF-timed simulation (``flow.glitch``).
+"""Error of the sample-window glitch estimate (``flow.glitch``) against a full-run timed replay.
 
-The same synthetic workload runs on each MAC's netlist with zero delay and with OpenSTA's SDF; both
-activities are priced by ``flow.power`` at the design clock, and the glitch share is the timed
-run's extra dynamic power.
+The dINT4 MAC goes through the flow (``flow.evaluate``: ``with_glitches`` from the first
+``GLITCH_CYCLES`` steady cycles); then every workload's whole trace is replayed with SDF delays and
+priced by the same engine. Prints both powers, the estimate's error and both replay times, the
+study quoted in docs/flow.md ("Glitches").
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 from golden.mac import MACConfig
 from golden.workloads import make_workload
-from hw.export import export
-from flow.activity import NetActivity
-from flow.evaluate import DEFAULT_CLOCK_NS
-from flow.gatesim import simulate
+from flow.evaluate import DEFAULT_CLOCK_NS, evaluate, workload_shape
 from flow.glitch import timed_activity
 from flow.liberty import read_liberty
 from flow.power import compute_power, read_netlist
-from flow.synth import synthesize
-from flow.tech import TECHNOLOGIES
-from flow.tools import find_tools
+from flow.tools import find_tools, library_files
 
-SHAPE = (4, 32, 2)
-"""256 MACs of the synthetic workload per design: enough cycles for stable toggle statistics."""
+WORKLOADS = ("synthetic", "uniform", "minilm")
 
 
 def run() -> list[str]:
-    tech = TECHNOLOGIES["osu018"]
-    library = read_liberty(tech.liberty)
-    tools = find_tools()
+    config = MACConfig("dint4")
+    liberty, cells = library_files(None, None)
+    library, tools = read_liberty(liberty), find_tools()
     lines = []
     root = Path("build").resolve() if Path("build").is_dir() else None
     with tempfile.TemporaryDirectory(dir=root) as out:
-        for weight in ("int8", "int4", "dint4"):
-            config = MACConfig(weight)
-            job = Path(out) / config.name
-            manifest = export(config, job)
-            synth = synthesize(job / manifest["verilog"], config.name, tech.liberty, job,
-                               tools.yosys)
-            trace = config.gemm_trace(*make_workload("synthetic", *SHAPE, config.weight, 0))
-            zero = simulate(trace, config.name, synth.netlist, tech.cells_verilog, job / "zero",
-                            tools.iverilog, tools.vvp)
-            timed = timed_activity(trace, config.name, synth.netlist, tech.liberty,
-                                   tech.cells_verilog, job / "timed", tools.sta, tools.iverilog,
-                                   tools.vvp, DEFAULT_CLOCK_NS, job / "zero" / "outputs.txt")
-            netlist = read_netlist(synth.flat_json, config.name)
-            cycles = zero.activity.cycles
-            base = NetActivity(cycles, DEFAULT_CLOCK_NS, zero.activity.toggles,
-                               {n: d * cycles * DEFAULT_CLOCK_NS
-                                for n, d in zero.activity.duty.items()})
-            p0 = compute_power(netlist, library, base).total
-            p1 = compute_power(netlist, library, timed).total
-            t0 = sum(base.toggles.values())
-            t1 = sum(timed.toggles[n] for n in base.toggles if n in timed.toggles)
-            dyn0, dyn1 = p0.internal_mw + p0.switching_mw, p1.internal_mw + p1.switching_mw
-            lines.append(f"{config.name}: toggles zero-delay {t0}, SDF-timed {t1} "
-                         f"(+{t1 / t0 - 1:.1%}); dynamic power {dyn0:.4f} -> {dyn1:.4f} mW, "
-                         f"glitch share {1 - dyn0 / dyn1:.1%}")
+        result = evaluate(config, out_dir=Path(out), workloads=WORKLOADS, progress=lambda _: None)
+        job = Path(out) / config.name
+        netlist = read_netlist(job / result["files"]["netlist_json"], config.name)
+        lines.append(f"{config.name}: flow power step {result['runtime_s']['power']:.1f} s "
+                     f"({len(WORKLOADS)} workloads, sample windows)")
+        for name, w in result["power"]["workloads"].items():
+            trace = config.gemm_trace(*make_workload(name, *workload_shape(config),
+                                                     config.weight, 0))
+            start = time.perf_counter()
+            full = timed_activity(trace, config.name, job / result["files"]["netlist"], liberty,
+                                  cells, job / f"full_{name}", tools.sta, tools.iverilog,
+                                  tools.vvp, DEFAULT_CLOCK_NS,
+                                  job / f"gatesim_{name}" / "outputs.txt")
+            seconds = time.perf_counter() - start
+            exact = compute_power(netlist, library, full).total.total_mw
+            estimate = w["with_glitches"]["total_mw"]
+            lines.append(f"{name}: zero-delay {w['total_mw']:.4f} mW, full replay {exact:.4f} mW "
+                         f"({seconds:.0f} s), window {w['with_glitches']['window']} estimate "
+                         f"{estimate:.4f} mW, error {estimate / exact - 1:+.2%}")
     return lines
