@@ -1,11 +1,14 @@
-"""``qmac synth``: one design through synthesis, timing and power (logic in ``flow.evaluate``)."""
+"""``qmac synth``, ``power``, ``report`` and ``sweep``: the flow's commands (logic in ``flow.evaluate``,
+``flow.power``, ``flow.report`` and ``flow.sweep``)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
+from golden.checks import check_positive
 from golden.workloads import WORKLOADS
 from hw.cli import add_design_options, config_from_args
 from hw.export import write_atomic
@@ -13,7 +16,9 @@ from flow.evaluate import DEFAULT_CLOCK_NS, evaluate
 from flow.folders import MARKER
 from flow.power import power_of_netlist
 from flow.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
-from flow.report import DEFAULT_CACHE, DEFAULT_OUT, make_study, parse_recipes, report
+from flow.executors import open_executor
+from flow.report import DEFAULT_CACHE, DEFAULT_OUT, make_study, parse_recipes
+from flow.sweep import SPECS, Sweep, load_spec, run_sweep
 
 __all__ = ["register", "summary"]
 
@@ -23,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_synth(subparsers)
     _register_power(subparsers)
     _register_report(subparsers)
+    _register_sweep(subparsers)
 
 
 def _register_power(subparsers: argparse._SubParsersAction) -> None:
@@ -162,14 +168,31 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--recipes", default=None,
                         help=f"comma list of the synthesis recipes every MAC and PE is searched "
                              f"over (default: all of {', '.join(RECIPES)})")
-    parser.add_argument("-o", "--out", type=Path, default=DEFAULT_OUT,
-                        help=f"report folder (default: {DEFAULT_OUT}/ in the current folder); an "
+    _add_run_options(parser, DEFAULT_OUT)
+    parser.set_defaults(func=_report)
+
+
+def _add_run_options(parser: argparse.ArgumentParser, out: Path) -> None:
+    """Output folder, result cache and where the design points run: ``report`` and ``sweep``."""
+    parser.add_argument("-o", "--out", type=Path, default=out,
+                        help=f"report folder (default: {out}/ in the current folder); an "
                              f"existing one is replaced only if it holds an earlier report "
                              f"(a {MARKER} file) or nothing")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
-                        help=f"result cache folder (default: {DEFAULT_CACHE}/ in the current "
-                             f"folder)")
-    parser.set_defaults(func=_report)
+                        help=f"result cache folder, shared by reports and sweeps (default: "
+                             f"{DEFAULT_CACHE}/ in the current folder)")
+    _add_executor_options(parser)
+
+
+def _add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """Where the design points run (``flow.executors``): here, a local pool, or a Dask cluster."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=int, default=None,
+                       help="parallel flow runs on this machine (default: one per core; 1: "
+                            "serial, in this process)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run on a Dask cluster: the scheduler's address, e.g. "
+                            "tcp://host:8786 (docs/sweep.md)")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -180,9 +203,50 @@ def _report(args: argparse.Namespace) -> int:
                ("--seed", args.seed or None), ("--recipes", args.recipes)]
     words = ["qmac report", *(["--quick"] if args.quick else [])]
     words += [f"{flag} {value}" for flag, value in options if value is not None]
-    study = make_study(args.designs, args.sizes, quick=args.quick,
-                       workloads=tuple(args.workloads or ()), clock_ns=args.clock_ns,
-                       seed=args.seed, liberty=args.liberty, cells_verilog=args.cells_verilog,
-                       command=" ".join(words), recipes=parse_recipes(args.recipes))
-    report(study, args.out, cache_dir=args.cache, progress=lambda line: print(line, flush=True))
+    command = " ".join(words)
+    recipes = parse_recipes(args.recipes)
+    if args.designs is None and args.sizes is None:
+        # The default studies are the shipped sweep specs; the flow options override them.
+        spec = load_spec(SPECS / ("quick.toml" if args.quick else "report.toml"), command=command)
+        overrides = {"clock_ns": check_positive("clock_ns", args.clock_ns, "nanoseconds"),
+                     "seed": args.seed, "command": command}
+        if args.workloads:
+            overrides["workloads"] = tuple(dict.fromkeys(args.workloads))
+        if args.liberty or args.cells_verilog:
+            overrides |= {"liberty": args.liberty, "cells_verilog": args.cells_verilog}
+        if recipes is not None:
+            overrides["recipes"] = recipes
+        sweep = Sweep(spec.name, tuple(dataclasses.replace(s, **overrides)
+                                       for s in spec.studies))
+    else:
+        sweep = Sweep("report", (make_study(
+            args.designs, args.sizes, quick=args.quick, workloads=tuple(args.workloads or ()),
+            clock_ns=args.clock_ns, seed=args.seed, liberty=args.liberty,
+            cells_verilog=args.cells_verilog, command=command, recipes=recipes),))
+    return _run(sweep, args)
+
+
+def _run(sweep: Sweep, args: argparse.Namespace) -> int:
+    with open_executor(args.jobs, args.scheduler) as executor:
+        run_sweep(sweep, args.out, cache_dir=args.cache, executor=executor,
+                  progress=lambda line: print(line, flush=True))
     return 0
+
+
+def _register_sweep(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sweep", help="evaluate a design-space sweep (TOML spec) on this machine or a Dask cluster",
+        description="Evaluate every design point of SPEC (grids and lists over kind, size, weight "
+                    "and activation formats, acc bits, overflow, pipeline, clock, Liberty and "
+                    "workloads; docs/sweep.md) through the flow, with the report's result cache, "
+                    "and write the report's tables and plots: one report for a one-study sweep, "
+                    "else one per study plus a combined results.csv and Pareto plot.")
+    parser.add_argument("spec", type=Path, help="sweep spec, a TOML file (e.g. flow/specs/quick.toml)")
+    _add_run_options(parser, Path("build/sweep"))
+    parser.set_defaults(func=_sweep)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    if not args.spec.is_file():
+        raise ValueError(f"spec file {str(args.spec)!r} does not exist")
+    return _run(load_spec(args.spec, command=f"qmac sweep {args.spec}"), args)

@@ -12,7 +12,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 
 from flow.tables import ACCURACY_PLOT  # noqa: E402
 
-__all__ = ["write_plots"]
+__all__ = ["write_plots", "sweep_pareto"]
 
 _DPI = 110
 _HEADROOM = 1.3  # y-axis room above the tallest bar, so the legend does not hide it
@@ -248,3 +248,41 @@ def write_plots(summary: dict, out_dir: Path) -> dict[str, str]:
     for name, _, draw in figures:
         draw(summary, Path(out_dir) / name)
     return {name: caption for name, caption, _ in figures}
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The points no other point beats on both coordinates (lower is better), by x."""
+    front: list[tuple[float, float]] = []
+    for x, y in sorted(points):
+        if not front or y < front[-1][1]:
+            front.append((x, y))
+    return front
+
+
+def sweep_pareto(summaries: list[dict], path: Path) -> None:
+    """Area per MAC/cycle vs energy per MAC of every point of a sweep (each study's headline
+    workload), one marker per study, the Pareto front over all points dashed."""
+    fig, ax = plt.subplots(figsize=(8.0, 5.8))
+    markers = "os^Dvp<>"
+    points = []
+    for index, summary in enumerate(summaries):
+        headline = summary["headline_workload"]
+        label = f"{summary['clock_ns']:g} ns, {summary['library']['name']}"
+        xs, ys = [], []
+        for d in summary["designs"]:
+            xs.append(d["derived"]["area_per_mac_um2"])
+            ys.append(d["result"]["power"]["workloads"][headline]["energy_per_mac_pj"])
+            ax.annotate(d["label"], (xs[-1], ys[-1]), textcoords="offset points",
+                        xytext=(4, 3), fontsize="xx-small")
+        ax.scatter(xs, ys, marker=markers[index % len(markers)], s=50, label=label)
+        points += zip(xs, ys)
+    front = pareto_front(points)
+    ax.plot(*zip(*front), color="gray", ls="--", lw=1, label="Pareto front")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("area per MAC/cycle (um², log scale)")
+    ax.set_ylabel("energy per MAC, headline workload (pJ, log scale)")
+    ax.set_title("Sweep: area vs energy per MAC (lower left is better)")
+    ax.legend(fontsize="small")
+    ax.grid(True, alpha=0.3, which="both")
+    _save(fig, path)

@@ -15,13 +15,15 @@ reuse the winner of that PE's search (``pe_config``), and their hierarchy keeps 
 from __future__ import annotations
 
 import dataclasses
-import os
+import shutil
 import statistics
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
+from flow.executors import open_executor, runs_in_process
 from flow.recipes import Recipe
 
 __all__ = ["CHOICE_RULE", "Job", "run_jobs", "pe_config", "area_of", "choose",
@@ -45,46 +47,68 @@ class Job:
 
 
 def _silent(_: str) -> None:
-    """Progress sink of pool workers: their parent reports each job's start and end."""
+    """Progress sink of jobs that run elsewhere: ``run_jobs`` reports each one's end."""
 
 
-def _run_one(evaluate: Callable[..., dict], job: Job, options: dict) -> dict:
-    return evaluate(job.config, recipe=job.recipe, out_dir=job.out_dir, progress=_silent,
+def _run_one(evaluate: Callable[..., dict], job: Job, options: dict,
+             progress: Callable[[str], None] = _silent) -> dict:
+    # A job rerun after its worker died starts again from an empty design folder.
+    shutil.rmtree(Path(job.out_dir) / job.config.name, ignore_errors=True)
+    return evaluate(job.config, recipe=job.recipe, out_dir=job.out_dir, progress=progress,
                     **options)
 
 
 def run_jobs(jobs: list[Job], evaluate: Callable[..., dict], options: dict, *,
-             workers: int | None = None, progress: Callable[[str], None] = print) -> list[dict]:
+             executor: Executor | None = None, progress: Callable[[str], None] = print,
+             on_done: Callable[[int, dict], None] | None = None) -> list[dict]:
     """Results of ``evaluate(job.config, recipe=..., out_dir=..., **options)`` in job order.
 
-    With more than one worker the jobs run in a process pool (``workers`` defaults to the number
-    of cores), and a line per finished job gives its area, the jobs done and an ETA; with one
-    worker they run here and ``evaluate``'s own step lines are shown.
+    The jobs run on ``executor`` (``flow.executors``; default: a local process pool of every
+    core; one job runs here), the largest designs first. ``on_done(index, result)`` is called as each job finishes,
+    so a caller can store it before the others end: a run interrupted or a worker lost keeps
+    what finished. A line per finished job gives its area, the jobs done and an ETA; jobs that run
+    in this process also show ``evaluate``'s own step lines. On Ctrl-C the jobs not started are
+    cancelled.
     """
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(jobs) <= 1:
-        return [evaluate(job.config, recipe=job.recipe, out_dir=job.out_dir, progress=progress,
-                         **options) for job in jobs]
+    if executor is None:
+        with open_executor(1 if len(jobs) <= 1 else None) as pool:
+            return run_jobs(jobs, evaluate, options, executor=pool, progress=progress,
+                            on_done=on_done)
     start = time.perf_counter()
     results: list[dict | None] = [None] * len(jobs)
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        pending: dict[Future, int] = {}
-        # Largest designs first: a big array started last would leave the other cores idle.
+    inner = progress if runs_in_process(executor) else _silent
+    pending: dict[Future, int] = {}
+    done = 0
+
+    def finish(future: Future) -> None:
+        nonlocal done
+        index = pending.pop(future)
+        results[index] = result = future.result()
+        if on_done is not None:
+            on_done(index, result)
+        done += 1
+        elapsed = time.perf_counter() - start
+        eta = elapsed / done * (len(jobs) - done)
+        progress(f"{'done':<9}{jobs[index].label} {area_of(result):,.0f} um2, "
+                 f"{result['timing']['critical_path_ns']:.2f} ns "
+                 f"({done}/{len(jobs)} jobs, {elapsed:.0f} s, ETA {eta:.0f} s)")
+
+    try:
+        # Largest designs first: a big array started last would leave the other workers idle.
         for index in sorted(range(len(jobs)), key=lambda i: -jobs[i].config.macs_per_cycle):
-            pending[pool.submit(_run_one, evaluate, jobs[index], options)] = index
-            progress(f"{'queued':<9}{jobs[index].label} (job {index + 1}/{len(jobs)})")
-        done = 0
+            if inner is _silent:
+                progress(f"{'queued':<9}{jobs[index].label} (job {index + 1}/{len(jobs)})")
+            future = executor.submit(_run_one, evaluate, jobs[index], options, inner)
+            pending[future] = index
+            if future.done():  # the serial backend: store it before the next job starts
+                finish(future)
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                index = pending.pop(future)
-                results[index] = result = future.result()
-                done += 1
-                elapsed = time.perf_counter() - start
-                eta = elapsed / done * (len(jobs) - done)
-                progress(f"{'done':<9}{jobs[index].label} {area_of(result):,.0f} um2, "
-                         f"{result['timing']['critical_path_ns']:.2f} ns "
-                         f"({done}/{len(jobs)} jobs, ETA {eta:.0f} s)")
+                finish(future)
+    finally:
+        for future in pending:
+            future.cancel()
     return [r for r in results if r is not None]
 
 

@@ -22,6 +22,7 @@ import io
 import json
 import re
 import time
+from concurrent.futures import Executor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -44,7 +45,8 @@ from flow.tables import DEFINITIONS, render_markdown
 
 __all__ = [
     "PAPER_CLAIMS", "Study", "make_study", "parse_designs", "parse_sizes", "parse_recipes",
-    "run_study", "summarize", "write_report", "report", "workload_statistics",
+    "run_study", "summarize", "write_report", "write_report_files", "report",
+    "workload_statistics", "csv_rows", "CSV_COLUMNS",
 ]
 
 REPORT_SCHEMA = "qmac.report/1"
@@ -192,13 +194,14 @@ class _Clock:
 
 def run_study(study: Study, *, cache_dir: Path = DEFAULT_CACHE, progress: Progress = print,
               evaluate: Callable[..., dict] | None = None,
-              workers: int | None = None) -> list[dict[str, Any]]:
+              executor: Executor | None = None) -> list[dict[str, Any]]:
     """Flow result of every design of ``study``, evaluated now or taken from the cache.
 
     MACs are searched over the study's recipe portfolio (``flow.portfolio``), and so is one single
     PE per PE type of the arrays; each array is then synthesised once, with its PE type's winning
-    recipe. Every result carries the ``portfolio`` record of its search. Pending runs go to a
-    process pool of ``workers`` (default: every core). ``evaluate`` defaults to
+    recipe. Every result carries the ``portfolio`` record of its search. Pending runs go to
+    ``executor`` (``flow.executors``; default: a process pool of every core), and each result
+    enters the cache as soon as it is finished. ``evaluate`` defaults to
     ``flow.evaluate.evaluate``; progress lines go to ``progress``.
     """
     if evaluate is None:
@@ -233,10 +236,14 @@ def run_study(study: Study, *, cache_dir: Path = DEFAULT_CACHE, progress: Progre
                     jobs.append(Job(config, recipe, cache.new_job(key)))
                     keys.append((len(results), key))
                 results.append(result)
-            done = run_jobs(jobs, evaluate, options, workers=workers, progress=progress)
-            for (slot, key), job, result in zip(keys, jobs, done):
-                cache.put(key, job.out_dir, result)
+
+            def store(index: int, result: dict) -> None:
+                slot, key = keys[index]
+                cache.put(key, jobs[index].out_dir, result)
                 results[slot] = result
+
+            run_jobs(jobs, evaluate, options, executor=executor, progress=progress,
+                     on_done=store)
         return [r for r in results if r is not None]
 
     searched = {c.name: c for c in study.configs if c.kind == "mac"}
@@ -528,39 +535,34 @@ def _csv_text(summary: dict) -> str:
     return buffer.getvalue()
 
 
+def write_report_files(summary: dict, folder: Path) -> None:
+    """report.md, results.json, results.csv and the plots of ``summary`` into ``folder``."""
+    from flow.plots import write_plots
+
+    plots = write_plots(summary, folder)
+    (folder / "results.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    (folder / "results.csv").write_text(_csv_text(summary), encoding="utf-8")
+    (folder / "report.md").write_text(render_markdown(summary, plots), encoding="utf-8")
+
+
 def write_report(summary: dict, out_dir: Path) -> Path:
-    """Write report.md, results.json, results.csv and the plots into ``out_dir``.
+    """Write the report's files (``write_report_files``) into ``out_dir``.
 
     ``flow.folders.write_folder`` writes them to a hidden sibling first and swaps it in, so a
     failure keeps the previous report, and it refuses an ``out_dir`` that is not a report.
     """
-    from flow.plots import write_plots
-
-    def write(folder: Path) -> None:
-        plots = write_plots(summary, folder)
-        (folder / "results.json").write_text(json.dumps(summary, indent=1) + "\n",
-                                             encoding="utf-8")
-        (folder / "results.csv").write_text(_csv_text(summary), encoding="utf-8")
-        (folder / "report.md").write_text(render_markdown(summary, plots), encoding="utf-8")
-
-    return write_folder(out_dir, write)
+    return write_folder(out_dir, lambda folder: write_report_files(summary, folder))
 
 
 def report(study: Study, out_dir: Path = DEFAULT_OUT, *, cache_dir: Path = DEFAULT_CACHE,
-           progress: Progress = print) -> dict[str, Any]:
-    """Evaluate ``study`` (using the cache), write the report to ``out_dir``, return its data.
+           progress: Progress = print, executor: Executor | None = None) -> dict[str, Any]:
+    """Evaluate ``study`` (using the cache), write the report to ``out_dir``, return its data:
+    the one-study sweep (``flow.sweep.run_sweep``).
 
     Every progress line is prefixed with the time elapsed since the start. An ``out_dir`` the
     report may not replace is refused before anything is evaluated.
     """
-    from models.accuracy import cached_accuracy_study
+    from flow.sweep import Sweep, run_sweep
 
-    check_folder(out_dir)
-    clock = _Clock(progress)
-    results = run_study(study, cache_dir=cache_dir, progress=clock)
-    formats = tuple(dict.fromkeys(config.weight.name for config in study.configs))
-    accuracy = cached_accuracy_study(cache_dir, formats, progress=clock)
-    summary = summarize(study, results, accuracy=accuracy)
-    write_report(summary, out_dir)
-    clock(f"{'report':<9}{Path(out_dir) / 'report.md'}")
-    return summary
+    return run_sweep(Sweep("report", (study,)), out_dir, cache_dir=cache_dir, progress=progress,
+                     executor=executor)[0]

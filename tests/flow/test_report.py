@@ -15,6 +15,7 @@ import pytest
 import flow.evaluate
 import qmac_cli
 from flow import report as rep
+from flow.executors import SerialExecutor
 from flow.folders import MARKER
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -326,10 +327,12 @@ def test_second_run_is_served_from_cache(quick: dict, calls: list[str]) -> None:
 def test_changed_clock_recomputes(quick: dict, calls: list[str]) -> None:
     slow = rep.make_study("mac,int8", quick=True, clock_ns=quick["study"].clock_ns * 2,
                           recipes=quick["study"].portfolio[:1])
-    results = rep.run_study(slow, cache_dir=quick["cache"], progress=lambda line: None, workers=1)
+    results = rep.run_study(slow, cache_dir=quick["cache"], progress=lambda line: None,
+                            executor=SerialExecutor())
     assert calls == [slow.configs[0].name] * len(slow.portfolio)
     assert results[0]["clock_ns"] == slow.clock_ns
-    rep.run_study(slow, cache_dir=quick["cache"], progress=lambda line: None, workers=1)
+    rep.run_study(slow, cache_dir=quick["cache"], progress=lambda line: None,
+                  executor=SerialExecutor())
     assert calls == [slow.configs[0].name] * len(slow.portfolio), \
         "the recomputed result was not cached"
 

@@ -49,7 +49,8 @@ def fake_result(config: Any, *, clock_ns: float = 10.0,
 
 
 def fake_evaluate(config: Any, *, out_dir: Path, clock_ns: float = 10.0,
-                  workloads: tuple[str, ...] = ("synthetic",), seed: int = 0, **_: Any) -> dict:
+                  workloads: tuple[str, ...] = ("synthetic",), seed: int = 0,
+                  delay: float = 0.3, **_: Any) -> dict:
     folder = Path(out_dir) / config.name
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "toggles.txt", "a") as handle:
@@ -60,7 +61,7 @@ def fake_evaluate(config: Any, *, out_dir: Path, clock_ns: float = 10.0,
         deadline = time.monotonic() + 2.0
         while len(list(Path(sync).iterdir())) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-    time.sleep(0.3)
+    time.sleep(delay)
     lines = (folder / "toggles.txt").read_text().count("\n")
     return fake_result(config, clock_ns=clock_ns, workloads=workloads, seed=seed,
                        total_mw=float(lines))
