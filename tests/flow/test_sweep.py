@@ -190,3 +190,14 @@ def test_multi_study_sweep_writes_a_report_per_study_and_one_table(tmp_path: Pat
     assert table == sweep_csv(summaries)
     assert table.count("\n") == 1 + 2 * 2
     assert any(re.search(r"done .*\(\d+/\d+ jobs, \d+ s, ETA \d+ s\)", line) for line in lines)
+
+
+def test_jobs_choose_the_backend() -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    with open_executor(jobs=1) as one:
+        assert isinstance(one, SerialExecutor)
+    with open_executor(jobs=3) as pool:
+        assert isinstance(pool, ProcessPoolExecutor) and pool._max_workers == 3
+    with pytest.raises(ValueError, match=r"^jobs must be a positive integer.*, not 0$"):
+        with open_executor(jobs=0):
+            pass
