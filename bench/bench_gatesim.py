@@ -18,6 +18,7 @@ import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from golden.systolic import SystolicConfig
@@ -82,18 +83,19 @@ def _measure(config, trace, netlist: Path, simulator: str, folder: Path,
             "end_to_end": compiled[0] + run[0]}
 
 
-def run() -> list[str]:
+def run() -> Iterator[str]:
+    """Yield each result line as soon as it is measured (the 16x16 part alone takes minutes)."""
     config = SystolicConfig(rows=8, cols=8, weight="dint4")
     clock = _Clock()
     netlist = _netlist(config)
-    lines = [f"{config.name}: synthesis {_fmt(clock.lap())}"]
+    yield f"{config.name}: synthesis {_fmt(clock.lap())}"
     m = 1
     while config.gemm_cycles(m, 2 * config.rows, config.cols) < CYCLES:
         m += 1
     trace = config.gemm_trace(*make_workload("uniform", m, 2 * config.rows, config.cols,
                                              config.weight, SEED))
-    lines.append(f"workload uniform {m}x{2 * config.rows}x{config.cols}: {trace.cycles} cycles, "
-                 f"seed {SEED}")
+    yield (f"workload uniform {m}x{2 * config.rows}x{config.cols}: {trace.cycles} cycles, "
+           f"seed {SEED}")
     results = {}
     with tempfile.TemporaryDirectory() as cache:
         os.environ["CCACHE_DIR"] = cache
@@ -102,7 +104,7 @@ def run() -> list[str]:
                 r = results[simulator] = _measure(config, trace, netlist, simulator,
                                                   WORK / config.name / simulator)
                 sim = r["sim"]
-                lines.append(
+                yield (
                     f"{simulator}: compile {_fmt(r['compile'])}; simulation "
                     f"{sim.seconds['simulate']:.1f} s = "
                     f"{trace.cycles / sim.seconds['simulate']:,.1f} cycles/s; reading activity "
@@ -111,31 +113,31 @@ def run() -> list[str]:
             shutil.rmtree(results["verilator"]["bench"])
             build(trace, config.name, netlist, results["verilator"]["bench"],
                   liberty=DEFAULT_LIBERTY, simulator="verilator")
-            lines.append(f"verilator rebuild of the same model with ccache warm: "
-                         f"{_fmt(clock.lap())}")
+            yield (f"verilator rebuild of the same model with ccache warm: "
+                   f"{_fmt(clock.lap())}")
         finally:
             os.environ.pop("CCACHE_DIR")
     icarus, verilator = results["icarus"], results["verilator"]
     toggles = icarus["sim"].activity.toggles
     same = toggles == verilator["sim"].activity.toggles
-    lines.append(f"per-net toggles identical on all {len(toggles)} net bits: {same}")
+    yield f"per-net toggles identical on all {len(toggles)} net bits: {same}"
     speedup = icarus["end_to_end"] / verilator["end_to_end"]
     verdict = "PASS" if speedup >= TARGET_SPEEDUP else "FAIL"
-    lines.append(f"end-to-end speed-up {speedup:.1f}x (target >= {TARGET_SPEEDUP:g}x) {verdict}")
+    yield f"end-to-end speed-up {speedup:.1f}x (target >= {TARGET_SPEEDUP:g}x) {verdict}"
     per_cycle = {s: r["run"][0] / trace.cycles for s, r in results.items()}
     extra = verilator["compile"][0] - icarus["compile"][0]
     gain = per_cycle["icarus"] - per_cycle["verilator"]
     break_even = extra / gain if gain > 0 else float("inf")
-    lines.append(f"break-even {break_even:,.0f} cycles (flow.gatesim.BREAK_EVEN_CYCLES = "
-                 f"{BREAK_EVEN_CYCLES:,})")
-    return lines + _steady_16x16()
+    yield (f"break-even {break_even:,.0f} cycles (flow.gatesim.BREAK_EVEN_CYCLES = "
+           f"{BREAK_EVEN_CYCLES:,})")
+    yield from _steady_16x16()
 
 
-def _steady_16x16() -> list[str]:
+def _steady_16x16() -> Iterator[str]:
     config = SystolicConfig(rows=16, cols=16, weight="dint4")
     clock = _Clock()
     netlist = _netlist(config)
-    lines = [f"{config.name}: synthesis {_fmt(clock.lap())}"]
+    yield f"{config.name}: synthesis {_fmt(clock.lap())}"
     m, k, n = workload_shape(config)
     trace = config.gemm_trace(*make_workload("synthetic", m, k, n, config.weight, SEED))
     steady = config.steady_window(trace.inputs)
@@ -148,8 +150,7 @@ def _steady_16x16() -> list[str]:
             os.environ.pop("CCACHE_DIR")
     window = r["sim"].activities["steady"]
     verdict = "PASS" if r["end_to_end"] <= TARGET_16X16_S else "FAIL"
-    lines.append(f"synthetic {m}x{k}x{n}: {trace.cycles} cycles, steady window {window.window} "
+    yield (f"synthetic {m}x{k}x{n}: {trace.cycles} cycles, steady window {window.window} "
                  f"({window.cycles} busy cycles), {len(window.toggles)} net bits; compile "
-                 f"{_fmt(r['compile'])} + simulation and activity {_fmt(r['run'])} = "
-                 f"{r['end_to_end']:.1f} s, target <= {TARGET_16X16_S:g} s {verdict}")
-    return lines
+           f"{_fmt(r['compile'])} + simulation and activity {_fmt(r['run'])} = "
+           f"{r['end_to_end']:.1f} s, target <= {TARGET_16X16_S:g} s {verdict}")

@@ -64,11 +64,19 @@ _VERILATOR_FLAGS = (
     "-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast", "--x-initial", "fast",
     "--output-split", "20000", "--output-split-cfuncs", "2000",
 )
-_VERILATOR_MAKEFLAGS = "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O1"
-"""C++ optimisation of the model: compile time, not run time, dominates a gate-level run (the 8x8
-array's model is 24 MB of C++). On its files -O1 costs 1.7-2.1x the compile CPU of -O0
-(root__0.cpp 3.6 vs 1.7 s, Trace__0.cpp 9.6 vs 5.6 s) and Verilator's default -Os more; the
-runtime library (compiled once per machine through ccache) keeps -O1."""
+_VERILATOR_MAKEFLAGS = "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O1 VM_PARALLEL_BUILDS=0"
+"""How the model's C++ is compiled: compile time, not run time, dominates a gate-level run (the
+8x8 array's model is 22 MB of C++).
+
+* -O0: on the model's files -O1 costs 1.7-2.1x the compile CPU of -O0 (root__0.cpp 3.6 vs 1.7 s,
+  Trace__0.cpp 9.6 vs 5.6 s) and Verilator's default -Os more; the runtime library (compiled
+  once per machine through ccache) keeps -O1.
+* One translation unit (``VM_PARALLEL_BUILDS=0``): the per-file build Verilator picks for large
+  models first compiles two precompiled headers of the model's class (71 MB each for a 4x4
+  array) and parses the headers again in every file. One unit compiled the 4x4 model in 11.7 s
+  of CPU against 22 s (runtime library and driver apart), and the whole 8x8 build took 70 s of
+  CPU. Only one core is used, which on the shared 2-core machine costs no wall time.
+"""
 _SAIF_NET = re.compile(r"^\((\S+) \(T0 (\d+)\) \(T1 (\d+)\).*\(TC (\d+)\)\)$")
 
 
