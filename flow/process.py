@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -32,8 +32,12 @@ class ToolError(RuntimeError):
 
 def run_tool(argv: Sequence[str | os.PathLike], *, cwd: Path | str | None = None,
              timeout: float | None = DEFAULT_TIMEOUT_S, env: dict[str, str] | None = None,
-             input: str | None = None) -> subprocess.CompletedProcess:
+             input: str | None = None, log: Path | None = None) -> subprocess.CompletedProcess:
     """Run ``argv`` to completion and return its captured (text) output; never raises on exit code.
+
+    ``log``: stdout and stderr are appended, interleaved, to this file instead of being captured
+    (the result's ``stdout`` and ``stderr`` are then None), so a long run's output is not held
+    in memory and can be read while it runs.
 
     ``timeout`` (seconds, finite and positive) bounds the run; past it, or on any exception in
     this process while waiting (``KeyboardInterrupt`` included), the tool's process group is
@@ -44,12 +48,13 @@ def run_tool(argv: Sequence[str | os.PathLike], *, cwd: Path | str | None = None
                                     and timeout > 0):
         raise ValueError(f"timeout must be a positive finite number of seconds, not {timeout!r}")
     argv = [str(a) for a in argv]
-    with _signals_held() as held:
+    with ExitStack() as files, _signals_held() as held:
+        out = subprocess.PIPE if log is None else files.enter_context(open(log, "a"))
         try:
             proc = subprocess.Popen(argv, cwd=cwd, env=env, text=True, start_new_session=True,
                                     stdin=subprocess.PIPE if input is not None
-                                    else subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                    else subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.PIPE if log is None else subprocess.STDOUT)
         except OSError as err:
             raise ToolError(f"cannot start {argv[0]}: {err.strerror or err}") from None
     try:

@@ -10,20 +10,26 @@ equivalence in every state; if that fails, a sequential miter from reset (``sat 
 either finds an input sequence after which the outputs differ (non-equivalent: a gap in the
 regression) or proves equivalence by induction. Only non-equivalent survivors count against the
 score ``killed / (killed + non-equivalent)``; a survivor neither proven nor refuted within the
-step bound counts against it too and is labelled ``unresolved``.
+step bound counts against it too and is labelled ``unresolved``. A mutant whose regression does
+not finish within ``SIM_TIMEOUT_S`` is killed: the regression noticed it (by hanging).
+
+Mutants run in a pool of worker processes. The workers ignore Ctrl-C and turn SIGTERM into an
+interrupt, so that on Ctrl-C (or any error) the parent terminates the pool and each worker's
+``run_tool`` kills its simulator or Yosys with its process group before the worker exits.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
+import signal
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from flow.process import run_tool
+from flow.process import ToolError, run_tool
 from flow.tools import find_tools
 from formal.prove import StateMismatch, miter_script, run_yosys, sequential_script
 from golden.checks import check_int
@@ -41,6 +47,9 @@ VERDICTS = ("killed", "equivalent", "non-equivalent", "unresolved")
 """``killed``: the regression failed; the others are survivors, classified formally."""
 
 YOSYS_TIMEOUT_S = 600.0
+SIM_TIMEOUT_S = 600.0
+"""Bound on each compile or simulation of a mutant's regression (the largest, a 4x4 array on
+Icarus, takes about a minute on a loaded machine)."""
 _PREPARE = "prep -flatten -top {top}"
 _PROVEN = re.compile(r"Induction step proven: SUCCESS")
 _BASE_FAILED = re.compile(r"model found for base case: FAIL")
@@ -142,7 +151,8 @@ def classify(reference: Path, mutant: Path, top: str, job_dir: Path,
 
 
 def check_mutant(config: MACConfig | SystolicConfig, index: int, command: str, original: Path,
-                 job_dir: Path, sim: str, seed: int) -> MutantResult:
+                 job_dir: Path, sim: str, seed: int,
+                 sim_timeout: float = SIM_TIMEOUT_S) -> MutantResult:
     """Run the regression on one mutant, and classify it formally if it survives."""
     started = time.perf_counter()
     job_dir.mkdir(parents=True, exist_ok=True)
@@ -151,7 +161,10 @@ def check_mutant(config: MACConfig | SystolicConfig, index: int, command: str, o
     reference = write_mutant(original, top, "", job_dir / "reference.v")
     try:
         run_cocotb(config, sim, TEST_MODULES[config.kind], job_dir / "sim", seed=seed,
-                   verilog=mutant)
+                   verilog=mutant, timeout=sim_timeout)
+    except ToolError as err:
+        return MutantResult(index, command, "killed", f"regression stopped: {err}"[:200],
+                            time.perf_counter() - started)
     except AssertionError as err:
         first = next((line for line in str(err).splitlines()[1:] if line.strip()), str(err))
         return MutantResult(index, command, "killed", first.strip()[:200],
@@ -177,20 +190,56 @@ def campaign(config: MACConfig | SystolicConfig, out_dir: Path, *, n: int, seed:
              f"{jobs} in parallel")
     result = Campaign(config.name)
     started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(check_mutant, config, i, cmd, original, out_dir / f"m{i:04d}", sim,
-                               seed) for i, cmd in enumerate(commands, 1)]
-        for done, future in enumerate(as_completed(futures), 1):
-            mutant = future.result()
+    tasks = [(config, i, cmd, original, out_dir / f"m{i:04d}", sim, seed)
+             for i, cmd in enumerate(commands, 1)]
+    pool = multiprocessing.Pool(jobs, initializer=_worker_signals)
+    try:
+        for done, mutant in enumerate(pool.imap_unordered(_check_in_worker, tasks), 1):
             result.results.append(mutant)
             elapsed = time.perf_counter() - started
             eta = elapsed / done * (len(commands) - done)
             progress(f"[mutate] {config.name} mutant {done}/{len(commands)} (#{mutant.index}) "
                      f"{mutant.verdict} in {mutant.seconds:.1f} s [elapsed {elapsed:.0f} s, "
                      f"ETA {eta:.0f} s]")
+    except BaseException:
+        pool.terminate()  # SIGTERM: each worker's run_tool kills its tool's process group
+        raise
+    finally:
+        pool.close()
+        pool.join()
     result.results.sort(key=lambda r: r.index)
     result.seconds = time.perf_counter() - started
     return result
+
+
+_BUSY = False
+"""Whether this pool worker is checking a mutant (its SIGTERM must then unwind ``run_tool``)."""
+
+
+def _worker_signals() -> None:
+    """Pool initializer: Ctrl-C is the parent's to handle; its SIGTERM stops the worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+
+
+def _stop_worker(signum: int, frame: object) -> None:
+    """An idle worker exits at once; a busy one unwinds, so ``run_tool`` kills its tool."""
+    if not _BUSY:
+        os._exit(128 + signum)
+    raise KeyboardInterrupt
+
+
+def _check_in_worker(task: tuple) -> MutantResult:
+    """``check_mutant`` in a pool worker; once interrupted (``run_tool`` has then killed its
+    tool), the worker exits without a traceback rather than pick up the next mutant."""
+    global _BUSY
+    _BUSY = True
+    try:
+        return check_mutant(*task)
+    except KeyboardInterrupt:
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _BUSY = False
 
 
 def _max_steps(config: Any) -> int:

@@ -4,6 +4,11 @@ The config travels to the testbench as JSON in ``QMAC_CONFIG`` (rebuild it with
 ``golden.designs.config_from_json``) and the stimulus seed in ``QMAC_SEED``. Builds live in
 ``<build_dir>/<sim>[_waves]/`` and are incremental, so test functions that share a build folder
 compile once.
+
+cocotb's runner starts the compiler and the simulator with ``subprocess.run``: no timeout, and an
+interrupt kills only the direct child (a ``make`` under Verilator leaves its compilers, a wrapper
+its simulator). ``_bounded_runner`` routes each of its commands through ``flow.process.run_tool``
+instead, so every build and simulation is bounded by a timeout and killed with its process group.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from amaranth.lib import wiring
 from cocotb_tools.runner import VerilatorControlFile, get_runner
 
+from flow.process import DEFAULT_TIMEOUT_S, ToolError, run_tool
 from hw.export import export, write_atomic
 from sim.driver import STATS_ENV
 from sim.toolchain import VERILATOR_WAIVERS, setup_simulator
@@ -47,13 +53,15 @@ class CocotbRun:
 def run_cocotb(config: Any, sim: str, test_module: str, build_dir: Path, *, seed: int,
                waves: bool = False, extra_env: dict[str, str] | None = None,
                design: wiring.Component | None = None,
-               testcase: str | None = None, verilog: Path | None = None) -> CocotbRun:
+               testcase: str | None = None, verilog: Path | None = None,
+               timeout: float = DEFAULT_TIMEOUT_S) -> CocotbRun:
     """Run cocotb module ``test_module`` on ``config``'s design in simulator ``sim``.
 
     Raises AssertionError with each failing test's message (the scoreboard's first mismatch)
     if any cocotb test failed, RuntimeError if the build or the simulator itself failed.
     ``design`` replaces ``hw.build.build(config)`` (used by the mutation test); ``verilog``, a
     file whose top module is ``config.name``, replaces the export altogether (``qmac mutate``).
+    ``timeout`` bounds each compiler and simulator command (``ToolError`` past it).
     """
     setup_simulator(sim)
     build_dir = Path(build_dir).resolve()
@@ -66,7 +74,7 @@ def run_cocotb(config: Any, sim: str, test_module: str, build_dir: Path, *, seed
         write_atomic(verilog, source.read_text())
     sim_dir = build_dir / (f"{sim}_waves" if waves else sim)
     sim_dir.mkdir(parents=True, exist_ok=True)
-    runner = get_runner(sim)
+    runner = _bounded_runner(sim, timeout)
 
     started = time.perf_counter()
     _build(runner, sim, top, verilog, sim_dir, waves)
@@ -86,6 +94,8 @@ def run_cocotb(config: Any, sim: str, test_module: str, build_dir: Path, *, seed
         runner.test(test_module=test_module, hdl_toplevel=top, build_dir=sim_dir,
                     test_dir=sim_dir, results_xml=str(results), seed=seed, extra_env=env,
                     waves=waves, timescale=TIMESCALE, log_file=log, testcase=testcase)
+    except ToolError:
+        raise
     except (SystemExit, RuntimeError):
         # cocotb exits under pytest when a test fails; the results file tells what happened.
         pass
@@ -113,6 +123,8 @@ def _build(runner: Any, sim: str, top: str, verilog: Path, sim_dir: Path, waves:
     try:
         runner.build(sources=sources, hdl_toplevel=top, build_dir=sim_dir, timescale=TIMESCALE,
                      waves=waves, always=False, log_file=log)
+    except ToolError:
+        raise
     except (SystemExit, RuntimeError) as err:
         raise RuntimeError(f"{sim} build of {top} failed ({err}); see {log}") from None
 
@@ -130,3 +142,24 @@ def _read_results(results: Path, log: Path) -> tuple[tuple[str, ...], list[str]]
             failures.append(f"{case.get('name')} {bad.tag}: "
                             f"{bad.get('message') or bad.text or 'no message'}")
     return tuple(str(case.get("name")) for case in cases), failures
+
+
+def _bounded_runner(sim: str, timeout: float) -> Any:
+    """cocotb's runner for ``sim`` with each command run by ``run_tool`` under ``timeout``."""
+    base: type = type(get_runner(sim))
+
+    class Bounded(base):  # type: ignore[valid-type, misc]
+        def _execute(self, cmds: Any, cwd: Any) -> None:
+            log = None if self.log_file is None else Path(self.log_file)
+            if log is not None:
+                log.write_text("")
+            for cmd in cmds:
+                done = run_tool(cmd, cwd=cwd, env=self.env, timeout=timeout, log=log)
+                if log is None:
+                    print(done.stdout + done.stderr, end="")
+                if done.returncode != 0:
+                    raise RuntimeError(f"{Path(cmd[0]).name} failed with return code "
+                                       f"{done.returncode}")
+
+    Bounded.__name__ = Bounded.__qualname__ = f"Bounded{base.__name__}"
+    return Bounded()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from flow.process import ToolError, run_tool
+from processes import started
 
 
 def _alive(pid: int) -> bool:
@@ -56,20 +57,11 @@ def test_missing_tool():
         run_tool(["no-such-tool-qmac"])
 
 
-def _started(pid: int) -> str | None:
-    """The start time of process ``pid`` (None once it is gone): tells a reused pid apart."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[19]
-    except FileNotFoundError:
-        return None
-
-
-def _wait_dead(pid: int, started: str | None, seconds: float = 10.0) -> bool:
+def _wait_dead(pid: int, start: str | None, seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
-    while _alive(pid) and _started(pid) == started and time.monotonic() < deadline:
+    while _alive(pid) and started(pid) == start and time.monotonic() < deadline:
         time.sleep(0.05)
-    return not (_alive(pid) and _started(pid) == started)
+    return not (_alive(pid) and started(pid) == start)
 
 
 @pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGINT, 130, "interrupted"),
@@ -94,11 +86,11 @@ def test_stopped_qmac_kills_the_running_tool(tmp_path: Path, sig: signal.Signals
         assert qmac.poll() is None and time.monotonic() < deadline, qmac.communicate()
         time.sleep(0.1)
     tool, child = map(int, pids.read_text().split())
-    started = {pid: _started(pid) for pid in (tool, child)}
+    alive = {pid: started(pid) for pid in (tool, child)}
     qmac.send_signal(sig)
     _, stderr = qmac.communicate(timeout=60)
     assert (qmac.returncode, stderr) == (code, f"qmac synth: {word}\n")
-    assert all(_wait_dead(pid, start) for pid, start in started.items()), \
+    assert all(_wait_dead(pid, start) for pid, start in alive.items()), \
         "the fake tool outlived qmac"
 
 
@@ -121,4 +113,4 @@ def test_interrupt_while_a_tool_starts_still_kills_it(tmp_path: Path,
         run_tool(["sh", "-c", f"echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; sleep 60"],
                  timeout=30)
     pid = int(pidfile.read_text())
-    assert _wait_dead(pid, _started(pid)), "the tool outlived the interrupt"
+    assert _wait_dead(pid, started(pid)), "the tool outlived the interrupt"
