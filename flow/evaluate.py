@@ -6,8 +6,9 @@ must reproduce the golden model's outputs), and computes power from every net's 
 (``flow.power``); OpenSTA's estimate from the same activities (``flow.sta``) is kept beside it.
 A sample window of each MAC workload is also replayed with SDF delays (``flow.glitch``), giving the
 labelled estimate ``with_glitches``. The result (schema ``qmac.result/1``, ``flow/result_schema.json``) is written to
-``<out_dir>/<design>/result.json`` only once everything succeeded; a stale one is removed first,
-so a failed run never leaves a result behind.
+``<out_dir>/<design>/result.json``. The run works in a private hidden job folder and publishes it
+as ``<out_dir>/<design>`` only once everything succeeded (``flow.folders.in_private_job``), so a
+failed run leaves the previous result in place and two runs sharing ``out_dir`` never mix files.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from golden.workloads import WORKLOADS, make_workload
 from hw.export import export, write_atomic
 from flow.activity import NetActivity
 from flow.gatesim import Activity, choose_simulator, simulate, verilator_built
+from flow.folders import in_private_job
 from flow.glitch import glitch_window, timed_activity, with_glitches
 from flow.liberty import read_liberty
 from flow.power import compute_power, read_netlist
@@ -91,11 +93,19 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
                          f"not {list(workloads)!r}")
     check_int("seed", seed, 0)
     liberty, cells_verilog = library_files(liberty, cells_verilog)
+    return in_private_job(out_dir, config.name, lambda private: _evaluate_in(
+        config, liberty=liberty, cells_verilog=cells_verilog, clock_ns=clock_ns,
+        workloads=workloads, seed=seed, out_dir=private, recipe=recipe, progress=progress))
+
+
+def _evaluate_in(config: Any, *, liberty: Path, cells_verilog: Path, clock_ns: float,
+                 workloads: tuple[str, ...], seed: int, out_dir: Path, recipe: Recipe,
+                 progress: Callable[[str], None]) -> dict:
+    """``evaluate`` on checked arguments, writing ``<out_dir>/<design>/``."""
     tools = find_tools()
-    job = Path(out_dir).resolve() / config.name
+    job = Path(out_dir) / config.name
     job.mkdir(parents=True, exist_ok=True)
     result_path = job / "result.json"
-    result_path.unlink(missing_ok=True)
     start = time.perf_counter()
     runtime: dict[str, float] = {}
 

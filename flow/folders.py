@@ -16,6 +16,10 @@ killed outright there (SIGKILL, power loss) is repaired by the next run, which f
 set aside and restores it before doing anything else. Writers hold a lock on the parent folder
 while they write and swap, so two runs sharing ``-o`` take turns and the repair never touches a
 folder another run is still writing.
+
+``in_private_job`` applies the same swap to one design's job folder (``qmac synth``): each run
+works in a private hidden folder, in parallel with any other, and only publishes the finished
+folder, so two runs sharing ``-o`` never write into one folder and the last to finish wins whole.
 """
 
 from __future__ import annotations
@@ -27,13 +31,16 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TypeVar
 
-__all__ = ["MARKER", "locked", "check_folder", "write_folder"]
+__all__ = ["MARKER", "locked", "check_folder", "write_folder", "in_private_job"]
+
+T = TypeVar("T")
 
 MARKER = ".qmac-report"
-_MARKER_TEXT = ("Written by `qmac report`, which replaces this folder on its next run with the "
-                "same -o.\nIt refuses to replace a folder without this file.\n")
+_MARKER_TEXT = ("Written by qmac (`qmac report`, or `qmac synth` for one design), which replaces "
+                "this folder on its next run with the same -o.\nIt refuses to replace a folder "
+                "without this file.\n")
 
 
 @contextmanager
@@ -91,6 +98,36 @@ def write_folder(out_dir: Path | str, write: Callable[[Path], object]) -> Path:
             shutil.rmtree(new, ignore_errors=True)
             raise
     return out
+
+
+def in_private_job(out_dir: Path | str, name: str, work: Callable[[Path], T]) -> T:
+    """``work(private)``, whose output folder is ``private/name``, then that folder swapped in as
+    ``out_dir/name``; returns what ``work`` returned.
+
+    ``private`` is a fresh hidden ``.<name>.job-*`` folder in ``out_dir``. If ``work`` fails it
+    stays, with the logs its error names; an existing ``out_dir/name`` is replaced only if qmac
+    published it (``MARKER``) or it is empty, else a ValueError names it.
+    """
+    out = Path(os.path.abspath(out_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    final = out / name
+    _check_replaceable(final)
+    private = Path(tempfile.mkdtemp(dir=out, prefix=f".{name}.job-"))
+    result = work(private)
+    (private / name / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
+    with locked(out):
+        _repair(final)
+        _check_replaceable(final)
+        _swap(private / name, final)
+    shutil.rmtree(private, ignore_errors=True)
+    return result
+
+
+def _check_replaceable(final: Path) -> None:
+    if os.path.lexists(final) and not _ours(final):
+        raise ValueError(f"out_dir {str(final.parent)!r} holds {final.name!r}, which qmac did not "
+                         f"write (it is not empty and has no {MARKER} file): remove it or name "
+                         f"another folder")
 
 
 def _check(out: Path, given: Path | str) -> None:

@@ -165,18 +165,22 @@ def test_steady_window_energy_is_at_peak_throughput(run: tuple) -> None:
                                                             * result["clock_ns"])
 
 
-def test_unparsable_liberty_leaves_no_result(run: tuple, build_root: Path) -> None:
+def test_failed_run_leaves_the_published_folder_alone(run: tuple, build_root: Path) -> None:
+    """The failing run works in its private job folder: the published one keeps its complete
+    previous result, and the failure's logs stay in the hidden job folder."""
     out = build_root / "flow_evaluate"
     folder = run[1]
-    assert (folder / "result.json").is_file()
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    jobs = set(out.glob(f".{folder.name}.job-*"))
     bad = build_root / "flow_evaluate_bad.lib"
     bad.write_text("library (broken) {\n  cell (X) { area : ; \n")
     with pytest.raises(ValueError, match=r"^liberty file .*flow_evaluate_bad\.lib is not a "
                                          r"Liberty library"):
         evaluate(MACConfig("dint4"), liberty=bad, out_dir=out, workloads=("zeros",),
                  progress=lambda _: None)
-    assert not (folder / "result.json").exists(), "the stale result is gone, none written"
-    assert not list(folder.glob("*.tmp"))
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+    failed = set(out.glob(f".{folder.name}.job-*")) - jobs
+    assert len(failed) == 1 and (failed.pop() / folder.name / "yosys.log").exists()
 
 
 @pytest.mark.parametrize("kwargs, message", [
