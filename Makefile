@@ -21,14 +21,15 @@ report-quick: setup
 bench: setup
 	$(PY) -m bench
 
-# The proofs too slow for `make test` (INT8 multipliers, 4x4 array); each prints its time.
+# The proofs too slow for `make test` (INT8 multipliers, 8x8 array); each prints its time.
 prove: setup
 	$(QMAC) prove --design mac --weight int8
 	$(QMAC) prove --design mac --weight int8 --saturate
 	$(QMAC) prove --design mac --weight int8 --pipeline
 	$(QMAC) prove --design mac --weight int8 --saturate --pipeline
 	$(QMAC) prove --design pe --weight int8
-	$(QMAC) prove --design systolic --rows 4 --cols 4 --weight int2 --act-bits 2
+	$(QMAC) prove --design systolic --rows 8 --cols 8 --weight int2 --act-bits 2 --acc-bits 8 --acc-depth 4
+	$(QMAC) prove --design systolic --rows 16 --cols 16 --weight int2 --act-bits 2 --acc-bits 8
 
 verilog: setup
 	$(QMAC) verilog --design mac --weight dint4 -o build/verilog/

@@ -7,11 +7,21 @@ every input *and* every register value, reachable or not, so a pass means the de
 specification in every cycle from any state: by induction over the cycles from reset, every run
 of the design is a run of the specification. A failure names the counterexample (inputs, state,
 both next states).
+
+The whole array's state does not line up register by register with the specification's (delay
+lines instead of activation passing), so its miter keeps both sides' registers, starts from the
+reset state (every register zero, ``rst`` held low) and goes to ABC (Debian ``berkeley-abc``) as an
+AIGER model: ``dprove`` first finds the pairs of equal signals by induction from that state
+(signal correspondence, ``scorr``), which collapses the miter to a constant when the two sides
+are equivalent: a proof for every input sequence of any length, not only the bounded check of
+2R + C cycles that Yosys's own ``sat`` could not finish for a 4x4 array within 15 minutes.
+Failing that it searches for a counterexample by bounded model checking.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +36,10 @@ from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 from hw.build import build
 from hw.export import write_atomic
-from hw.product import ScaledProduct
 from hw.systolic import PE
 from formal.spec import array_spec, mac_spec, pe_spec
 
-__all__ = ["DESIGNS", "StateMismatch", "Proof", "prove", "bmc_depth", "miter_script",
+__all__ = ["DESIGNS", "StateMismatch", "Proof", "prove", "miter_script",
            "sequential_script", "design_verilog", "run_yosys"]
 
 DESIGNS = ("mac", "pe", "systolic")
@@ -38,6 +47,9 @@ DESIGNS = ("mac", "pe", "systolic")
 state), and the whole systolic array (bounded model check from reset)."""
 
 PROOF_TIMEOUT_S = 1800.0
+ABC = "berkeley-abc"
+_ABC_PROVEN = "Networks are equivalent"
+_ABC_FAILED = re.compile(r"Output \d+ of miter \S+ was asserted in frame (\d+)")
 _GOLD, _GATE = "gold", "gate"
 _STATE_CELLS = "t:$dff t:$adff t:$dffe t:$sdff t:$sdffe t:$dlatch t:$mem* t:$ff"
 _SHOWN = re.compile(r"^\s+\\(\S+)\s+(-?\d+)\s+\S+\s+[01xz]+\s*$", re.M)
@@ -69,18 +81,13 @@ class Proof:
 
 def design_verilog(design: str, config: Any, component: wiring.Component | None = None) -> str:
     """The generated Verilog of ``design`` as module ``dut`` (``component`` replaces the
-    generator's, for the mutation tests)."""
+    generator's, for the mutation tests). A PE is the one its array instantiates, with the
+    array's product datapath; ``hw.build`` refuses a format no generator implements."""
     if component is None:
-        component = (PE(config, ScaledProduct(config.weight, config.product)) if design == "pe"
-                     else build(config))
+        component = build(config)
+        if design == "pe":
+            component = PE(config, component.product)
     return verilog.convert(component, name="dut", emit_src=False)
-
-
-def bmc_depth(config: SystolicConfig) -> int:
-    """Cycles the array's bounded check covers from reset: two bank fills and a row through the
-    array (2R + C), plus the skew/deskew latency R + C, so a row that multiplied with the second
-    bank reaches ``y`` inside the bound."""
-    return 2 * config.rows + config.cols + config.latency
 
 
 def prove(design: str, config: MACConfig | SystolicConfig, job_dir: Path, *,
@@ -90,7 +97,7 @@ def prove(design: str, config: MACConfig | SystolicConfig, job_dir: Path, *,
 
     ``"mac"`` (a ``MACConfig``) and ``"pe"`` (a ``SystolicConfig``'s PE): next-state functions
     equal for every input and register value. ``"systolic"``: outputs equal in every cycle of
-    every input sequence of ``bmc_depth`` cycles from reset (``rst`` held low). ``component``
+    every input sequence from reset (``rst`` held low), of any length. ``component``
     replaces the generated design (the mutation tests).
     """
     if design not in DESIGNS:
@@ -105,30 +112,59 @@ def prove(design: str, config: MACConfig | SystolicConfig, job_dir: Path, *,
     write_atomic(job_dir / "spec.v", spec)
     write_atomic(job_dir / "dut.v", design_verilog(design, config, component))
     sides = ("spec.v", "spec"), ("dut.v", "dut")
+    started = time.perf_counter()
     if design == "systolic":
-        depth = bmc_depth(config)
-        name = f"{config.name} ({depth} cycles from reset)"
-        # Base case only: an incremental BMC, one time step added to the solver at a time.
-        script = sequential_script(*sides, f"sat -tempinduct -tempinduct-baseonly -maxsteps "
-                                           f"{depth} -verify -prove-asserts -set-init-zero "
-                                           f"-set in_rst 0 -show-inputs miter")
+        name = f"{config.name} (every cycle from reset)"
+        proven, log, shown = prove_from_reset(sides, job_dir, timeout)
+        return Proof(design, name, proven, time.perf_counter() - started, log, shown)
     else:
         name = config.name if design == "mac" else \
             f"pe_{config.weight.name}_x_int{config.act_bits}_psum{config.psum_bits}"
         script = miter_script(*sides)
-    started = time.perf_counter()
     proven, log, shown = run_yosys(script, job_dir, "prove", timeout)
     return Proof(design, name, proven, time.perf_counter() - started, log, shown)
 
 
-def sequential_script(gold: tuple[str, str], gate: tuple[str, str], sat: str) -> str:
+def prove_from_reset(sides: tuple[tuple[str, str], tuple[str, str]], job_dir: Path,
+                     timeout: float) -> tuple[bool, Path, dict[str, int]]:
+    """(equal in every cycle from reset, ABC's log, {"frame": N} of a counterexample): the two
+    (Verilog file, top) ``sides`` in ``job_dir`` as an AIGER miter, proved by ABC's ``dprove``.
+    Undecided counts as not proven, with no frame."""
+    script = sequential_script(*sides, "\n".join([
+        "delete -port miter/in_rst", "cd miter", "connect -set in_rst 1'b0", "cd ..",
+        "async2sync", "techmap", "opt -fast", "dffunmap", "setundef -zero -init", "aigmap",
+        "opt_clean", "write_aiger -zinit miter.aig"]), make_assert=False)
+    (job_dir / "miter.ys").write_text(script)
+    done = run_tool([*find_tools().yosys, "-q", "-l", "miter.log", "miter.ys"], cwd=job_dir,
+                    timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"yosys failed in {job_dir} (log miter.log): "
+                           f"{done.stderr.strip()[-500:]}")
+    log = job_dir / "abc.log"
+    abc = shutil.which(ABC)
+    if abc is None:
+        raise RuntimeError(f"{ABC} not found on PATH: install the Debian package berkeley-abc")
+    done = run_tool([abc, "-c",
+                     "read_aiger miter.aig; dprove -v"], cwd=job_dir, timeout=timeout)
+    log.write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise RuntimeError(f"{ABC} failed in {job_dir} (log {log}): {done.stderr.strip()[-300:]}")
+    failed = _ABC_FAILED.search(done.stdout)
+    if failed:
+        return False, log, {"frame": int(failed[1])}
+    return _ABC_PROVEN in done.stdout, log, {}
+
+
+def sequential_script(gold: tuple[str, str], gate: tuple[str, str], sat: str,
+                      make_assert: bool = True) -> str:
     """Yosys script: the two designs (Verilog file, top module) with their registers, their
-    outputs compared in every cycle by a miter, checked by the ``sat`` command given."""
+    outputs compared in every cycle by a miter (an assertion, or with ``make_assert`` False its
+    output ``trigger``), then the commands ``sat``."""
     return "\n".join([
         *_prepare(*gold, _GOLD), f"design -stash {_GOLD}", *_prepare(*gate, _GATE),
         f"design -copy-from {_GOLD} -as {_GOLD} {_GOLD}",
-        f"miter -equiv -flatten -make_assert {_GOLD} {_GATE} miter", "hierarchy -top miter",
-        sat, ""])
+        f"miter -equiv -flatten{' -make_assert' if make_assert else ''} {_GOLD} {_GATE} miter",
+        "hierarchy -top miter", sat, ""])
 
 
 def miter_script(gold: tuple[str, str], gate: tuple[str, str]) -> str:

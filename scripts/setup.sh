@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(iverilog opensta qflow-tech-osu018 qflow-tech-osu035 ccache)
+# berkeley-abc: formal/prove.py's array proof (dprove on an AIGER miter).
+SYSTEM_PACKAGES=(iverilog opensta berkeley-abc qflow-tech-osu018 qflow-tech-osu035 ccache)
 # Standard-cell libraries of flow/tech.py's records (osu018 is the default, osu035 is tested).
 LIBRARY_FILES=(qflow-tech-osu018:/usr/share/qflow/tech/osu018/osu018_stdcells.lib
                qflow-tech-osu035:/usr/share/qflow/tech/osu035/osu035_stdcells.lib)
@@ -14,6 +15,7 @@ missing_system_packages() {
   local missing=()
   command -v iverilog >/dev/null || missing+=(iverilog)
   command -v sta >/dev/null || missing+=(opensta)
+  command -v berkeley-abc >/dev/null || missing+=(berkeley-abc)
   local entry
   for entry in "${LIBRARY_FILES[@]}"; do
     [[ -f "${entry#*:}" ]] || missing+=("${entry%%:*}")
