@@ -34,7 +34,8 @@ from flow.process import run_tool
 from flow.tools import find_tools
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
-from hw.build import build
+from hw.build import build, require_hardware
+from hw.product import ScaledProduct
 from hw.export import write_atomic
 from hw.systolic import PE
 from formal.spec import array_spec, mac_spec, pe_spec
@@ -81,12 +82,14 @@ class Proof:
 
 def design_verilog(design: str, config: Any, component: wiring.Component | None = None) -> str:
     """The generated Verilog of ``design`` as module ``dut`` (``component`` replaces the
-    generator's, for the mutation tests). A PE is the one its array instantiates, with the
-    array's product datapath; ``hw.build`` refuses a format no generator implements."""
+    generator's, for the mutation tests). ``hw.build`` refuses a format no generator
+    implements, the PE's included."""
     if component is None:
-        component = build(config)
         if design == "pe":
-            component = PE(config, component.product)
+            require_hardware(config)
+            component = PE(config, ScaledProduct(config.weight, config.product))
+        else:
+            component = build(config)
     return verilog.convert(component, name="dut", emit_src=False)
 
 

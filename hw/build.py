@@ -9,7 +9,7 @@ from amaranth.lib import wiring
 from hw.mac import MAC
 from hw.systolic import SystolicArray
 
-__all__ = ["BUILDERS", "WEIGHT_DATAPATHS", "ACT_DATAPATHS", "build"]
+__all__ = ["BUILDERS", "WEIGHT_DATAPATHS", "ACT_DATAPATHS", "build", "require_hardware"]
 
 BUILDERS: dict[str, Callable[[Any], wiring.Component]] = {
     "mac": MAC, "systolic": SystolicArray}
@@ -29,6 +29,13 @@ def build(config: Any) -> wiring.Component:
     the one entry to hardware, rather than built with an integer datapath that computes
     something else.
     """
+    require_hardware(config)
+    return BUILDERS[config.kind](config)
+
+
+def require_hardware(config: Any) -> None:
+    """ValueError unless a generator implements ``config``'s kind and formats (``build``'s
+    check, for callers that build a part, such as ``formal.prove``'s PE)."""
     kind = getattr(config, "kind", None)
     if kind not in BUILDERS:
         raise ValueError(f"config.kind must be one of {sorted(BUILDERS)}, not {kind!r}")
@@ -38,4 +45,3 @@ def build(config: Any) -> wiring.Component:
             raise ValueError(
                 f"{param} format {fmt.name!r} has no hardware datapath yet (its family needs "
                 f"{fmt.family.datapath!r}; generators implement {', '.join(served)})")
-    return BUILDERS[kind](config)

@@ -180,7 +180,7 @@ def test_failed_run_leaves_the_published_folder_alone(run: tuple, build_root: Pa
                  progress=lambda _: None)
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
     failed = set(out.glob(f".{folder.name}.job-*")) - jobs
-    assert len(failed) == 1 and (failed.pop() / folder.name / "yosys.log").exists()
+    assert len(failed) == 1 and (failed.pop() / folder.name / f"{folder.name}.v").exists()
 
 
 @pytest.mark.parametrize("kwargs, message", [
