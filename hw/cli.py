@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from golden.arith import Overflow
 from golden.datapath import DEFAULT_PRODUCT, PRODUCT_DATAPATHS
+from golden.formats import accepted_names
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 from hw.build import BUILDERS
@@ -18,7 +19,8 @@ __all__ = ["CONFIG_FROM_ARGS", "add_design_options", "config_from_args", "regist
 
 def _mac_config(args: argparse.Namespace) -> MACConfig:
     return MACConfig(args.weight, act_bits=args.act_bits, acc_bits=args.acc_bits,
-                     overflow=_overflow(args), pipeline=args.pipeline, product=args.product)
+                     overflow=_overflow(args), pipeline=args.pipeline, product=args.product,
+                     act=args.act)
 
 
 def _overflow(args: argparse.Namespace) -> Overflow:
@@ -43,7 +45,7 @@ def _systolic_config(args: argparse.Namespace) -> SystolicConfig:
     return SystolicConfig(args.rows, args.cols, args.weight, act_bits=args.act_bits,
                           psum_bits=args.psum_bits, acc_bits=args.acc_bits,
                           overflow=_overflow(args), acc_depth=args.acc_depth,
-                          product=args.product)
+                          product=args.product, act=args.act)
 
 
 CONFIG_FROM_ARGS: dict[str, Callable[[argparse.Namespace], Any]] = {
@@ -58,8 +60,11 @@ def add_design_options(parser: argparse.ArgumentParser,
     parser.add_argument("--design", default="mac", choices=designs,
                         help="design kind (default: mac)")
     parser.add_argument("--weight", default="dint4",
-                        help="weight format: int8, int4, dint4, intB, dintB[fF] (default: dint4)")
-    parser.add_argument("--act-bits", type=int, default=8, help="activation width (default: 8)")
+                        help=f"weight format: {accepted_names()} (default: dint4)")
+    parser.add_argument("--act", default=None,
+                        help="activation format, e.g. int8, int4, fp8e4m3 (default: int8)")
+    parser.add_argument("--act-bits", type=int, default=None,
+                        help="INT activation width, instead of --act (default: 8)")
     parser.add_argument("--acc-bits", type=int, default=None,
                         help="accumulator width (default: holds 4096 extreme products)")
     parser.add_argument("--saturate", action="store_true",

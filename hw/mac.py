@@ -7,7 +7,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from golden.arith import Overflow
 from golden.mac import MACConfig
 from hw.ports import ConfigComponent
-from hw.product import Product, ScaledProduct, reduce_overflow
+from hw.product import Product, product_for, reduce_overflow
 
 __all__ = ["MAC"]
 
@@ -65,14 +65,14 @@ class MAC(ConfigComponent):
 
     def __init__(self, config: MACConfig) -> None:
         super().__init__(config)
-        self.product = ScaledProduct(config.weight, config.product)
+        self.product = product_for(config)
 
     def elaborate(self, platform: object) -> Module:
         cfg = self.config
         m = Module()
 
         formed = self.product(m, self.w, self.x)
-        product = Signal(signed(cfg.product_bits))
+        product = Signal(signed(cfg.word_bits))
         m.d.comb += product.eq(formed.word)
         carry = None if formed.carry is None else Signal()
         if carry is not None:

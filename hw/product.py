@@ -1,17 +1,20 @@
-"""The datapath pieces the MAC and the systolic array share: the weight x activation product of
-one weight format and the reduction of a sum to the accumulator width."""
+"""The datapath pieces the MAC and the systolic array share: the weight x activation product
+(chosen per format pair from the datapath registry of ``golden.datapath``) and the reduction of
+a sum to the accumulator width."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, Callable, NamedTuple
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 
-from golden.arith import Overflow, acc_range
-from golden.datapath import PRODUCT_DATAPATHS
+from golden.arith import Overflow, acc_range, signed_bits
+from golden.datapath import PRODUCT_DATAPATHS, check_hardware, uses_grid_product, \
+    word_bits
 from golden.formats import Format
 
-__all__ = ["Product", "ScaledProduct", "reduce_overflow"]
+__all__ = ["Product", "ScaledProduct", "DecodedProduct", "Operand", "OPERAND_DECODERS",
+           "product_for", "reduce_overflow"]
 
 
 def reduce_overflow(value: Value, bits: int, overflow: Overflow) -> Value:
@@ -113,3 +116,106 @@ class ScaledProduct:
             if sign < 0:
                 carry = is_code if carry is None else carry | is_code
         return Product(word, carry)
+
+
+class Operand(NamedTuple):
+    """One decoded code: scaled value ``(-1)**negative * value << shift`` (``shift`` and
+    ``negative`` None when constant 0), as ``golden.datapath.FamilyDatapath.decode`` models it."""
+
+    value: Value
+    shift: Value | None
+    negative: Value | None
+
+
+def _int_operand(m: Module, fmt: Format, code: Value) -> Operand:
+    return Operand(code.as_signed() << fmt.shift, None, None)
+
+
+def _fp_operand(m: Module, fmt: Format, code: Value) -> Operand:
+    params = dict(fmt.params)
+    man_bits, exp_bits = params["man_bits"], params["exp_bits"]
+    code = code.as_unsigned()
+    exponent = code[man_bits:man_bits + exp_bits]
+    normal = Signal(name=f"{_prefix(code)}normal")
+    m.d.comb += normal.eq(exponent.any())
+    shift = Signal(unsigned(exp_bits), name=f"{_prefix(code)}shift")
+    m.d.comb += shift.eq(Mux(normal, exponent - 1, 0))
+    return Operand(Cat(code[:man_bits], normal), shift, code[fmt.bits - 1])
+
+
+def _lut_operand(m: Module, fmt: Format, code: Value) -> Operand:
+    """The level table as one constant word, indexed by the code's bit pattern: continuous
+    assignments only (a case process with no event leaves an unloaded PE's level X in Icarus)."""
+    table = fmt.scaled_table.tolist()
+    bits = signed_bits(min(table), max(table))
+    by_pattern = sorted(((index + fmt.code_min) & ((1 << fmt.bits) - 1), scaled)
+                        for index, scaled in enumerate(table))
+    rom = Cat(*(Const(scaled, signed(bits)) for _, scaled in by_pattern))
+    level = Signal(signed(bits), name=f"{_prefix(code)}level")
+    m.d.comb += level.eq(rom.word_select(code.as_unsigned(), bits))
+    return Operand(level, None, None)
+
+
+def _ternary_operand(m: Module, fmt: Format, code: Value) -> Operand:
+    code = code.as_unsigned()
+    return Operand(code[0], None, code[1])
+
+
+def _prefix(code: Value) -> str:
+    name = getattr(code, "name", None)
+    return f"{name}_" if isinstance(name, str) else ""
+
+
+OPERAND_DECODERS: dict[str, Callable[[Module, Format, Value], Operand]] = {
+    "int_multiplier": _int_operand, "fp_sign_magnitude": _fp_operand,
+    "lut_fixed_point": _lut_operand, "ternary_mux": _ternary_operand}
+"""``golden.datapath.FAMILY_DATAPATHS`` key -> the Amaranth decoder that follows its model."""
+
+
+class DecodedProduct:
+    """Builds the product of a weight and an activation whose families decode to operands:
+    one multiply of the two values (a mux when one is a 0/1 flag: ternary has no multiplier),
+    a shift by the sum of the shifts (FP exponents) and, when exactly one operand is negative,
+    ``~p`` plus a carry into the following adder (sign-magnitude without a negation adder).
+    ``golden.datapath.product_model`` is the bit-exact model of the word and the carry."""
+
+    def __init__(self, weight: Format, act: Format) -> None:
+        check_hardware(weight, act)
+        for fmt in (weight, act):
+            if fmt.family.datapath not in OPERAND_DECODERS:
+                raise ValueError(f"datapath {fmt.family.datapath!r} of {fmt.name!r} has no "
+                                 f"hardware decoder (implemented: {', '.join(OPERAND_DECODERS)})")
+        self.weight, self.act = weight, act
+        self.word_bits = word_bits(weight, act)
+
+    def __call__(self, m: Module, w: Value, x: Value) -> Product:
+        ow = OPERAND_DECODERS[self.weight.family.datapath](m, self.weight, w)
+        ox = OPERAND_DECODERS[self.act.family.datapath](m, self.act, x)
+        p = _multiply(ow.value, ox.value)
+        shifts = [s for s in (ow.shift, ox.shift) if s is not None]
+        if shifts:
+            p = p << (shifts[0] if len(shifts) == 1 else shifts[0] + shifts[1])
+        word = Signal(signed(self.word_bits), name="magnitude")
+        m.d.comb += word.eq(p)
+        signs = [n for n in (ow.negative, ox.negative) if n is not None]
+        if not signs:
+            return Product(word, None)
+        negative = Signal(name="negative")
+        m.d.comb += negative.eq(signs[0] if len(signs) == 1 else signs[0] ^ signs[1])
+        return Product(Mux(negative, ~word, word), negative)
+
+
+def _multiply(a: Value, b: Value) -> Value:
+    """``a * b``; a one-bit unsigned operand is a flag that muxes the other one or zero."""
+    for flag, other in ((a, b), (b, a)):
+        if len(flag) == 1 and not flag.shape().signed:
+            return Mux(flag, other, 0)
+    return a * b
+
+
+def product_for(config: Any) -> ScaledProduct | DecodedProduct:
+    """The product logic of ``config`` (a MAC or systolic config): INT/dINT weights x INT
+    activations through ``ScaledProduct`` (``config.product`` variant), the rest decoded."""
+    if uses_grid_product(config.weight, config.act):
+        return ScaledProduct(config.weight, config.product)
+    return DecodedProduct(config.weight, config.act)

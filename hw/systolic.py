@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 
 from golden.systolic import SystolicConfig
 from hw.ports import ConfigComponent
-from hw.product import ScaledProduct, reduce_overflow
+from hw.product import DecodedProduct, ScaledProduct, product_for, reduce_overflow
 
 __all__ = ["PE", "Skew", "Deskew", "Accumulator", "SystolicArray"]
 
@@ -43,7 +43,7 @@ class PE(wiring.Component):
         Bank ``load_bank``'s weight, for the PE below.
     """
 
-    def __init__(self, config: SystolicConfig, product: ScaledProduct) -> None:
+    def __init__(self, config: SystolicConfig, product: ScaledProduct | DecodedProduct) -> None:
         self.config = config
         self.product = product
         act, psum = signed(config.act_bits), signed(config.psum_bits)
@@ -60,7 +60,7 @@ class PE(wiring.Component):
         banks = [Signal.like(self.w_in, name=f"bank{b}") for b in range(2)]
         weight = Mux(self.bank_in, banks[1], banks[0])
         formed = self.product(m, weight, self.x_in)
-        product = Signal(signed(cfg.product_bits))
+        product = Signal(signed(cfg.word_bits))
         m.d.comb += [product.eq(formed.word),
                      self.w_out.eq(Mux(self.load_bank, banks[1], banks[0]))]
         m.d.sync += [self.x_out.eq(self.x_in), self.bank_out.eq(self.bank_in),
@@ -177,7 +177,7 @@ class SystolicArray(ConfigComponent):
 
     def __init__(self, config: SystolicConfig) -> None:
         super().__init__(config)
-        self.product = ScaledProduct(config.weight, config.product)
+        self.product = product_for(config)
 
     def elaborate(self, platform: object) -> Module:
         cfg = self.config

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from golden.arith import Overflow
+from golden.arith import MAX_ACC_BITS, Overflow
 from golden.checks import check_int
 from golden.datapath import DEFAULT_PRODUCT, PRODUCT_DATAPATHS
-from golden.formats import DINT4, INT4, INT8, Format, as_format
+from golden.formats import DINT4, FP8_E4M3, INT4, INT8, Format, as_format, get_format
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 from sim.runner import run_cocotb
 from sim.toolchain import SIMULATORS, check_sim
 
 __all__ = ["TEST_MODULES", "DESIGNS", "Case", "CaseResult", "mac_grid", "systolic_grid", "grid",
-           "regress"]
+           "quick", "regress", "ZOO", "ACT_PAIRS", "QUICK_ZOO"]
 
 TEST_MODULES = {"mac": "sim.tb_mac", "systolic": "sim.tb_systolic"}
 DESIGNS = (*TEST_MODULES, "all")
@@ -62,11 +62,48 @@ class CaseResult:
 
 _OTHER_PRODUCTS = [p for p in PRODUCT_DATAPATHS if p != DEFAULT_PRODUCT]
 
+ZOO = tuple(get_format(name) for name in ("fp4", "ternary", "nf4", "fp8e4m3", "fp6e2m3",
+                                          "fp6e3m2"))
+"""Weight formats of the decoded datapaths (``golden.datapath.FAMILY_DATAPATHS``) in the default
+grids: one per family datapath, every OCP minifloat whose INT8 products golden sums exactly."""
+ACT_PAIRS = ((get_format("fp4"), FP8_E4M3, None), (FP8_E4M3, FP8_E4M3, MAX_ACC_BITS),
+             (DINT4, INT4, None))
+"""(weight, activation, acc_bits) with a non-INT8 activation in the default grids; FP8 x FP8
+over 4096 products would need 49 bits, so it runs the widest exact accumulator."""
+
+
+QUICK_ZOO = {("mac", "verilator"): {("ternary", "int8"), ("fp4", "fp8e4m3")},
+             ("mac", "icarus"): {(w.name, "int8") for w in ZOO} | {("fp4", "fp8e4m3"),
+                                                                  ("dint4", "int4")},
+             ("systolic", "icarus"): {("fp4", "int8"), ("ternary", "int8"), ("nf4", "int8"),
+                                      ("fp4", "fp8e4m3"), ("dint4", "int4")}}
+"""(design, simulator) -> the (weight, act) zoo cases ``make test`` runs. Every zoo case runs in
+``qmac regress``; a Verilator build of each costs 20-30 s, so CI compiles one per decoded
+datapath family mix (ternary mux, FP x FP8) and leaves the others to Icarus."""
+
+
+def _zoo_configs(kind: Callable[..., object]) -> list:
+    """One config of ``kind`` per zoo weight (INT8 activations) and per ``ACT_PAIRS`` pair."""
+    return [kind(w) for w in ZOO] + [kind(w, act=a, acc_bits=acc) for w, a, acc in ACT_PAIRS]
+
+
+def _zoo_array(weight: Format, **options: object) -> SystolicConfig:
+    return SystolicConfig(4, 4, weight, **options)
+
+
+def quick(cases: list[Case]) -> list[Case]:
+    """``cases`` without the zoo cases ``QUICK_ZOO`` leaves to ``qmac regress`` (make test)."""
+    zoo = {c.name for make in (MACConfig, _zoo_array)
+           for c in _zoo_configs(make)}
+    return [c for c in cases if c.config.name not in zoo or
+            (c.config.weight.name, c.config.act.name) in QUICK_ZOO.get((c.config.kind, c.sim), ())]
+
 
 def mac_grid(sims: tuple[str, ...] = SIMULATORS,
              weights: tuple[Format | str, ...] | None = None) -> list[Case]:
     """Default grid: every format on every simulator, dINT4 saturate/pipeline and every other
-    product datapath (``golden.datapath``) of dINT4 on every simulator, the other variants and
+    product datapath (``golden.datapath``) of dINT4 on every simulator, the plain MAC of every
+    ``ZOO`` format and ``ACT_PAIRS`` pair on every simulator, the other variants and
     narrow accumulators (``product_bits + 2``, corners within a few cycles) on Icarus only, to
     keep Verilator compiles few. ``weights`` keeps the cases of those formats, built by
     ``_mac_cases`` for a format (or simulator) the default grid lacks."""
@@ -75,6 +112,7 @@ def mac_grid(sims: tuple[str, ...] = SIMULATORS,
     everywhere: list[MACConfig] = [MACConfig(f) for f in (INT8, INT4, DINT4)] + [
         MACConfig(DINT4, overflow=Overflow.SATURATE), MACConfig(DINT4, pipeline=True)]
     everywhere += [MACConfig(DINT4, product=p) for p in _OTHER_PRODUCTS]
+    everywhere += _zoo_configs(MACConfig)
     icarus_only = [MACConfig(INT8, overflow=Overflow.SATURATE),
                    MACConfig(INT4, overflow=Overflow.SATURATE, pipeline=True)]
     for fmt in (INT8, INT4, DINT4):
@@ -101,7 +139,7 @@ def systolic_grid(sims: tuple[str, ...] = SIMULATORS,
                   weights: tuple[Format | str, ...] | None = None) -> list[Case]:
     """Default grid: small arrays of every format on Icarus (narrow accumulators make the
     overflow corners reachable; two with an output accumulator; a 2x2 dINT4 array per other
-    product datapath), the 16x16 dINT4 array on Verilator, whose compiled model is the one fast
+    product datapath; a 4x4 array per ``ZOO`` format and ``ACT_PAIRS`` pair), the 16x16 dINT4 array on Verilator, whose compiled model is the one fast
     enough for it. ``weights`` keeps the cases of those formats, built by ``_systolic_cases``
     for a format (or simulator) without one."""
     for sim in sims:
@@ -113,6 +151,7 @@ def systolic_grid(sims: tuple[str, ...] = SIMULATORS,
               SystolicConfig(4, 4, INT4, acc_bits=13, overflow=Overflow.SATURATE, acc_depth=4),
               SystolicConfig(8, 8, DINT4)]
     icarus += [SystolicConfig(2, 2, DINT4, product=p) for p in _OTHER_PRODUCTS]
+    icarus += _zoo_configs(_zoo_array)
     verilator = [SystolicConfig(16, 16, DINT4)]
     cases = [Case(c, "icarus") for c in icarus if "icarus" in sims]
     cases += [Case(c, "verilator") for c in verilator if "verilator" in sims]

@@ -17,6 +17,7 @@ from golden.designs import config_from_json
 from golden.mac import MACConfig
 from golden.trace import PortTrace
 from sim.driver import check_trace, drive_trace
+from sim.stimulus import extreme_codes, scaled, uniform_codes
 
 RANDOM_CYCLES = 4000
 CORNER_MAX_STEPS = 20000
@@ -32,8 +33,9 @@ def _stream(w: np.ndarray, x: np.ndarray, valid: np.ndarray, clear: np.ndarray,
 
 
 def exhaustive_inputs(config: MACConfig) -> dict[str, np.ndarray]:
-    """Every (weight code, activation) pair once, ``clear`` and ``valid`` every cycle (acc = product)."""
-    w, x = np.meshgrid(config.weight.codes, config.act.codes, indexing="ij")
+    """Every finite (weight code, activation code) pair once, ``clear`` and ``valid`` every cycle
+    (acc = product)."""
+    w, x = np.meshgrid(config.weight.finite_codes, config.act.finite_codes, indexing="ij")
     ones = np.ones(w.size, dtype=np.int64)
     return _stream(w.ravel(), x.ravel(), ones, ones, config.latency + 1)
 
@@ -41,8 +43,8 @@ def exhaustive_inputs(config: MACConfig) -> dict[str, np.ndarray]:
 def random_inputs(config: MACConfig, rng: np.random.Generator,
                   cycles: int = RANDOM_CYCLES) -> dict[str, np.ndarray]:
     """Uniform codes with idle cycles (valid 80 %) and clears (10 %, with or without valid)."""
-    w = rng.integers(config.weight.code_min, config.weight.code_max + 1, cycles)
-    x = rng.integers(config.act.code_min, config.act.code_max + 1, cycles)
+    w = uniform_codes(config.weight, rng, cycles)
+    x = uniform_codes(config.act, rng, cycles)
     valid = (rng.random(cycles) < 0.8).astype(np.int64)
     clear = (rng.random(cycles) < 0.1).astype(np.int64)
     return _stream(w, x, valid, clear, config.latency + 1)
@@ -50,10 +52,8 @@ def random_inputs(config: MACConfig, rng: np.random.Generator,
 
 def _extreme_codes(config: MACConfig, sign: int) -> tuple[int, int]:
     """(weight code, activation code) of the largest product of the given sign."""
-    scaled = config.weight.scaled_table
-    codes = config.weight.codes
-    pairs = [(int(scaled[i]) * x, int(codes[i]), x)
-             for i in range(len(codes)) for x in (config.act.code_min, config.act.code_max)]
+    pairs = [(int(scaled(config.weight, w)) * int(scaled(config.act, x)), w, x)
+             for w in config.weight.finite_codes.tolist() for x in extreme_codes(config.act)]
     best = max(pairs) if sign > 0 else min(pairs)
     return best[1], best[2]
 
@@ -61,7 +61,7 @@ def _extreme_codes(config: MACConfig, sign: int) -> tuple[int, int]:
 def corner_steps(config: MACConfig, sign: int) -> int:
     """Extreme products needed to pass the accumulator's bound of that sign, plus three, capped."""
     w, x = _extreme_codes(config, sign)
-    product = abs(int(config.weight.scaled_table[w - config.weight.code_min]) * x)
+    product = abs(int(scaled(config.weight, w)) * int(scaled(config.act, x)))
     bound = (1 << (config.acc_bits - 1)) - (sign > 0)
     return min(-(-bound // product) + 3, CORNER_MAX_STEPS)
 

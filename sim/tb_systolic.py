@@ -19,6 +19,8 @@ from golden.systolic import SystolicConfig
 from golden.tiler import schedule_gemm
 from golden.trace import PortTrace
 from sim.driver import check_trace, drive_trace
+from sim.stimulus import extreme_codes as format_extremes
+from sim.stimulus import scaled, uniform_codes
 
 def _config() -> SystolicConfig:
     return config_from_json(os.environ["QMAC_CONFIG"])
@@ -30,9 +32,9 @@ def _rng() -> np.random.Generator:
 
 def random_codes(config: SystolicConfig, rng: np.random.Generator, m: int, k: int,
                  n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Uniform activation and weight codes (every code, specials included, equally likely)."""
-    a = rng.integers(config.act.code_min, config.act.code_max + 1, (m, k))
-    w = rng.integers(config.weight.code_min, config.weight.code_max + 1, (k, n))
+    """Uniform finite activation and weight codes (specials included, equally likely)."""
+    a = uniform_codes(config.act, rng, (m, k))
+    w = uniform_codes(config.weight, rng, (k, n))
     return a, w
 
 
@@ -50,14 +52,12 @@ def gemm_shapes(config: SystolicConfig, rng: np.random.Generator) -> list[tuple[
 def extreme_codes(config: SystolicConfig) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of an extreme weight code and an extreme activation in every PE.
 
-    Weight codes: both ends of the code range (dINT's special codes), both ends of the integer
-    grid, -1, 0, 1; activations: both ends (INT8 -128), -1, 0, 1. Tile t puts weight code
+    The pools are ``sim.stimulus.extreme_codes`` of each format (INT: both ends of the code
+    range and of the grid, dINT's special codes, -1, 0, 1). Tile t puts weight code
     ``(t + r + c) mod P`` in PE (r, c), and each tile streams every activation code past it.
     """
-    fmt = config.weight
-    w_pool = sorted({fmt.code_min, fmt.code_max, fmt.grid_min, fmt.grid_max, *fmt.special_codes,
-                     -1, 0, 1})
-    a_pool = [config.act.code_min, config.act.code_max, -1, 0, 1]
+    w_pool = format_extremes(config.weight)
+    a_pool = format_extremes(config.act)
     rows, cols, tiles = config.rows, config.cols, len(w_pool)
     r, c, t = np.meshgrid(np.arange(rows), np.arange(cols), np.arange(tiles), indexing="ij")
     w = np.zeros((tiles * rows, cols), dtype=np.int64)
@@ -83,9 +83,9 @@ def corner_codes(config: SystolicConfig, sign: int, m: int) -> tuple[np.ndarray,
     """Every product the extreme of one sign, over enough K-tiles to pass ``acc_bits``' bound."""
     lo, hi = product_range(config.weight, config.act)
     target = hi if sign > 0 else lo
-    table = config.weight.scaled_table
-    w_code, x_code = next((int(w), int(x)) for w in config.weight.codes for x in config.act.codes
-                          if int(table[w - config.weight.code_min]) * int(x) == target)
+    w_code, x_code = next((w, x) for w in config.weight.finite_codes.tolist()
+                          for x in config.act.finite_codes.tolist()
+                          if int(scaled(config.weight, w)) * int(scaled(config.act, x)) == target)
     k = min(corner_products(config), CORNER_MAX_TILES * config.rows)
     return np.full((m, k), x_code, dtype=np.int64), np.full((k, 2), w_code, dtype=np.int64)
 

@@ -58,7 +58,10 @@ def test_design_selects_the_grids() -> None:
 
 def test_systolic_grid_covers_formats_modes_and_the_big_array() -> None:
     configs = [c.config for c in systolic_grid(("icarus",))]
-    assert {c.weight.name for c in configs} == {"int8", "int4", "dint4"}
+    assert {"int8", "int4", "dint4", "fp4", "ternary", "nf4", "fp8e4m3"} <= \
+        {c.weight.name for c in configs}
+    assert {(c.rows, c.cols, c.weight.name, c.act.name) for c in configs} >= \
+        {(4, 4, "fp4", "fp8e4m3"), (4, 4, "ternary", "int8")}
     assert {c.overflow for c in configs} == set(Overflow)
     assert {bool(c.acc_depth) for c in configs} == {False, True}
     assert [(c.config.rows, c.config.cols) for c in systolic_grid(("verilator",))] == [(16, 16)]

