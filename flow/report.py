@@ -29,6 +29,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from golden.checks import check_positive
 from golden.formats import accepted_names, get_format
 from golden.mac import MACConfig
@@ -44,6 +46,7 @@ from flow.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
 from flow.tables import DEFINITIONS, render_markdown
 
 __all__ = [
+    "format_rows",
     "PAPER_CLAIMS", "Study", "make_study", "parse_designs", "parse_sizes", "parse_recipes",
     "run_study", "summarize", "write_report", "write_report_files", "report",
     "workload_statistics", "csv_rows", "CSV_COLUMNS",
@@ -53,6 +56,11 @@ REPORT_SCHEMA = "qmac.report/1"
 BASELINE_FORMAT = "int8"
 DEFAULT_FORMATS = ("int8", "int4", "dint4")
 DEFAULT_SIZES = ((4, 4), (8, 8), (16, 16))
+ZOO_MACS = (("fp4", "int8"), ("fp8e4m3", "int8"), ("nf4", "int8"), ("ternary", "int8"),
+            ("fp4", "fp8e4m3"))
+"""(weight, act) MACs of the format zoo the default study adds (issue 11)."""
+ZOO_ARRAYS = ((16, 16, "fp4"), (16, 16, "ternary"))
+"""(rows, cols, weight) INT8-activation arrays of the format zoo the default study adds."""
 QUICK_SIZES = ((2, 2),)
 QUICK_RECIPES = ("default", "booth")
 """The quick study's portfolio: today's recipe and the one that changes INT8 the most."""
@@ -158,6 +166,8 @@ def make_study(designs: str | None = None, sizes: str | None = None, *, quick: b
                command: str = "make report", recipes: tuple[str, ...] | None = None) -> Study:
     """The default comparison, or a custom one: MACs and RxC arrays of each weight format.
 
+    The default one also holds the format zoo's designs (``ZOO_MACS``, ``ZOO_ARRAYS``).
+
     The INT8 baseline is added when ``designs`` leaves it out, since every ratio is taken
     against it; the report notes the addition.
     """
@@ -175,6 +185,9 @@ def make_study(designs: str | None = None, sizes: str | None = None, *, quick: b
     if "systolic" in kinds:
         configs += [SystolicConfig(rows, cols, get_format(f))
                     for rows, cols in array_sizes for f in formats]
+    if designs is None and sizes is None and not quick:
+        configs += [MACConfig(get_format(w), act=a) for w, a in ZOO_MACS]
+        configs += [SystolicConfig(rows, cols, get_format(w)) for rows, cols, w in ZOO_ARRAYS]
     if recipes is None and quick:
         recipes = QUICK_RECIPES
     return Study(tuple(configs), workloads, clock_ns, seed, liberty, cells_verilog,
@@ -303,7 +316,8 @@ def _label(params: dict) -> str:
     """Short human name: ``dINT4xINT8 MAC`` or ``dINT4xINT8 8x8``."""
     weight = params["weight"]
     fmt = ("d" + weight[1:].upper()) if weight.startswith("d") else weight.upper()
-    pair = f"{fmt}xINT{params['act_bits']}"
+    act = params.get("act") or f"int{params['act_bits']}"
+    pair = f"{fmt}x{act.upper()}"
     if params["kind"] == "mac":
         return f"{pair} MAC"
     return f"{pair} {params['rows']}x{params['cols']}"
@@ -442,6 +456,23 @@ def workload_statistics(study: Study) -> dict[str, dict[str, dict[str, float]]]:
             for workload in study.workloads}
 
 
+def format_rows(study: Study) -> list[dict[str, Any]]:
+    """One row per weight x activation format pair of the study (the format table): code
+    bits, value set, product width and the datapath that serves it."""
+    rows = {}
+    for config in study.configs:
+        weight, act = config.weight, config.act
+        values = weight.decode(weight.valid_codes)
+        rows[weight.name, act.name] = {
+            "weight": weight.name, "act": act.name, "bits": weight.bits,
+            "values": int(len(values)), "value_min": float(values.min()),
+            "value_max": float(values.max()),
+            "smallest_nonzero": float(np.abs(values[values != 0]).min()),
+            "product_bits": config.product_bits, "datapath": weight.family.datapath,
+            "act_datapath": act.family.datapath}
+    return list(rows.values())
+
+
 def summarize(study: Study, results: list[dict], *, date: str | None = None,
               accuracy: dict | None = None) -> dict[str, Any]:
     """The report data (``results.json``): flow results, derived metrics and provenance.
@@ -475,6 +506,7 @@ def summarize(study: Study, results: list[dict], *, date: str | None = None,
         "default_recipe": DEFAULT_RECIPE.name,
         "designs": designs,
         "workload_stats": workload_statistics(study),
+        "formats": format_rows(study),
         "accuracy": accuracy,
     }
 

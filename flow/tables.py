@@ -87,6 +87,16 @@ def _designs_table(summary: dict) -> str:
          "Edge logic (um²)"], rows)
 
 
+def _formats_table(summary: dict) -> str:
+    """One row per weight x activation pair studied (older results.json: no rows)."""
+    rows = [[f"{f['weight']} x {f['act']}", _int(f["bits"]), _int(f["values"]),
+             f"[{f['value_min']:g}, {f['value_max']:g}]", f"{f['smallest_nonzero']:g}",
+             _int(f["product_bits"]), f"{f['datapath']} x {f['act_datapath']}"]
+            for f in summary.get("formats", [])]
+    return markdown_table(["Weight x activation", "Weight bits", "Values", "Value range",
+                           "Smallest nonzero", "Product bits", "Datapath (weight x act)"], rows)
+
+
 def _timing_table(summary: dict) -> str:
     rows = []
     for d in summary["designs"]:
@@ -364,6 +374,9 @@ def render_markdown(summary: dict, plots: dict[str, str]) -> str:
     sections: list[tuple[str, str, Any]] = [
         ("Designs and area", "Area from the Liberty cell areas of the mapped netlist; per-PE "
          "and edge-logic areas for arrays.", _designs_table),
+        ("Formats", "Each weight format's valid (quantizer-output) values before the block "
+         "scale, the exact product width against its activation format, and the product "
+         "datapath that serves the pair (docs/extending.md).", _formats_table),
         ("Timing and area efficiency", "", _timing_table),
         (f"Power ({headline} workload)", "", _power_table),
         ("Energy per MAC and TOPS/W by workload", "Each workload streams a GEMM of the "

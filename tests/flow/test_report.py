@@ -160,6 +160,9 @@ def test_tables_are_consistent_with_json(quick: dict) -> None:
     designs = _by_label(data)
     area_rows = tables["Designs and area"]
     assert [r["Design"] for r in area_rows] == [d["label"] for d in data["designs"]]
+    formats = {r["Weight x activation"]: r for r in tables["Formats"]}
+    assert [f"{f['weight']} x {f['act']}" for f in data["formats"]] == list(formats)
+    assert formats["dint4 x int8"]["Datapath (weight x act)"] == "dint_shift_mux x int_multiplier"
     for row in area_rows:
         area = designs[row["Design"]]["result"]["area"]
         assert row["Cells"] == str(area["cell_count"])

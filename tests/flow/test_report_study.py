@@ -14,7 +14,8 @@ from fake_flow import fake_result
 from flow import cache, tables
 from flow import report as rep
 from flow.recipes import RECIPES
-from flow.report import QUICK_RECIPES, make_study, parse_designs, parse_recipes, parse_sizes
+from flow.report import QUICK_RECIPES, format_rows, make_study, parse_designs, parse_recipes, \
+    parse_sizes
 from golden.mac import MACConfig
 
 KEY_INPUTS = {"library_digest": "lib", "clock_ns": 10.0, "workloads": ("minilm", "zeros"),
@@ -25,10 +26,14 @@ PARAMS = {"kind": "mac", "weight": "dint4", "act_bits": 8, "acc_bits": 24}
 def test_default_study_is_the_issue_comparison() -> None:
     study = make_study()
     names = [c.name for c in study.configs]
-    assert [c.weight.name for c in study.configs if c.kind == "mac"] == ["int8", "int4", "dint4"]
-    sizes = sorted({(c.rows, c.cols) for c in study.configs if c.kind == "systolic"})
-    assert sizes == [(4, 4), (8, 8), (16, 16)]
-    assert len(names) == len(set(names)) == 12
+    macs = [(c.weight.name, c.act.name) for c in study.configs if c.kind == "mac"]
+    assert macs[:3] == [("int8", "int8"), ("int4", "int8"), ("dint4", "int8")]
+    assert {("fp4", "int8"), ("fp8e4m3", "int8"), ("nf4", "int8"), ("ternary", "int8"),
+            ("fp4", "fp8e4m3")} <= set(macs)
+    arrays = {(c.rows, c.cols, c.weight.name) for c in study.configs if c.kind == "systolic"}
+    assert {(16, 16, "fp4"), (16, 16, "ternary"), (4, 4, "dint4"), (8, 8, "int8")} <= arrays
+    assert sorted({(r, c) for r, c, _ in arrays}) == [(4, 4), (8, 8), (16, 16)]
+    assert len(names) == len(set(names))
     assert study.workloads == ("minilm", "synthetic", "uniform", "zeros")
     assert study.headline_workload == "minilm"
     assert study.clock_ns == 10.0 and study.seed == 0
@@ -170,3 +175,15 @@ def test_energy_scaling_paragraph_follows_the_data() -> None:
         r"lowest in the INT8xINT8 4x4\. Among the arrays it falls with size\. "
         r"The edge logic outside the PEs takes 25\.0 % of the INT8xINT8 2x2's power, 12\.5 % of "
         r"the INT8xINT8 4x4's power\. That share falls as the array grows: .*", text), text
+
+
+def test_format_table_rows_name_bits_values_product_width_and_datapath() -> None:
+    rows = {(r["weight"], r["act"]): r for r in format_rows(make_study())}
+    fp4 = rows["fp4", "int8"]
+    assert (fp4["bits"], fp4["values"], fp4["value_max"], fp4["smallest_nonzero"]) == \
+        (4, 15, 6.0, 0.5)
+    assert (fp4["product_bits"], fp4["datapath"]) == (12, "fp_sign_magnitude")
+    assert rows["ternary", "int8"]["values"] == 3
+    assert rows["ternary", "int8"]["datapath"] == "ternary_mux"
+    assert rows["fp4", "fp8e4m3"]["act_datapath"] == "fp_sign_magnitude"
+    assert rows["nf4", "int8"]["datapath"] == "lut_fixed_point"
