@@ -9,12 +9,12 @@ from typing import Any, Callable, NamedTuple
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 
 from golden.arith import Overflow, acc_range, signed_bits
-from golden.datapath import PRODUCT_DATAPATHS, check_hardware, uses_grid_product, \
-    word_bits
+from golden.datapath import FAMILY_DATAPATHS, PRODUCT_DATAPATHS, check_hardware, \
+    uses_grid_product, word_bits
 from golden.formats import Format
 
 __all__ = ["Product", "ScaledProduct", "DecodedProduct", "Operand", "OPERAND_DECODERS",
-           "product_for", "reduce_overflow"]
+           "register_decoder", "product_for", "reduce_overflow"]
 
 
 def reduce_overflow(value: Value, bits: int, overflow: Overflow) -> Value:
@@ -170,6 +170,17 @@ OPERAND_DECODERS: dict[str, Callable[[Module, Format, Value], Operand]] = {
     "int_multiplier": _int_operand, "fp_sign_magnitude": _fp_operand,
     "lut_fixed_point": _lut_operand, "ternary_mux": _ternary_operand}
 """``golden.datapath.FAMILY_DATAPATHS`` key -> the Amaranth decoder that follows its model."""
+
+
+def register_decoder(name: str, decoder: Callable[[Module, Format, Value], Operand]) -> None:
+    """Add the hardware decoder of a registered family datapath (``register_datapath``)."""
+    if name not in FAMILY_DATAPATHS or FAMILY_DATAPATHS[name].decode is None:
+        raise ValueError(f"name must be a registered decoded datapath "
+                         f"({', '.join(k for k, v in FAMILY_DATAPATHS.items() if v.decode)}), "
+                         f"not {name!r}")
+    if name in OPERAND_DECODERS:
+        raise ValueError(f"datapath {name!r} already has a hardware decoder")
+    OPERAND_DECODERS[name] = decoder
 
 
 class DecodedProduct:

@@ -3,11 +3,34 @@ finite codes only, so NaN/Inf codes are never driven (their hardware output is u
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 import numpy as np
 
 from golden.formats import Format
 
-__all__ = ["uniform_codes", "extreme_codes", "scaled"]
+__all__ = ["uniform_codes", "extreme_codes", "scaled", "PLUGINS_ENV", "load_plugins"]
+
+PLUGINS_ENV = "QMAC_PLUGINS"
+"""Environment variable of a bench: Python files (os.pathsep-separated) to import before the
+config is parsed, so formats and datapaths registered outside the package (a test's toy
+family) exist in the simulator's process too."""
+
+
+_LOADED: set[str] = set()
+
+
+def load_plugins() -> None:
+    """Import every file ``PLUGINS_ENV`` names once (each registers what it defines on import)."""
+    for path in filter(None, os.environ.get(PLUGINS_ENV, "").split(os.pathsep)):
+        if path in _LOADED:
+            continue
+        _LOADED.add(path)
+        number = len(_LOADED)
+        spec = importlib.util.spec_from_file_location(f"qmac_plugin_{number}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
 
 
 def uniform_codes(fmt: Format, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:

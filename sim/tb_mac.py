@@ -17,7 +17,7 @@ from golden.designs import config_from_json
 from golden.mac import MACConfig
 from golden.trace import PortTrace
 from sim.driver import check_trace, drive_trace
-from sim.stimulus import extreme_codes, scaled, uniform_codes
+from sim.stimulus import extreme_codes, load_plugins, scaled, uniform_codes
 
 RANDOM_CYCLES = 4000
 CORNER_MAX_STEPS = 20000
@@ -100,6 +100,7 @@ def impulse_inputs(config: MACConfig) -> dict[str, np.ndarray]:
 
 
 def _config() -> MACConfig:
+    load_plugins()
     return config_from_json(os.environ["QMAC_CONFIG"])
 
 

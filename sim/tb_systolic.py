@@ -20,9 +20,10 @@ from golden.tiler import schedule_gemm
 from golden.trace import PortTrace
 from sim.driver import check_trace, drive_trace
 from sim.stimulus import extreme_codes as format_extremes
-from sim.stimulus import scaled, uniform_codes
+from sim.stimulus import load_plugins, scaled, uniform_codes
 
 def _config() -> SystolicConfig:
+    load_plugins()
     return config_from_json(os.environ["QMAC_CONFIG"])
 
 
