@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from pathlib import Path
 
-from golden.checks import check_positive
 from golden.workloads import WORKLOADS
 from hw.cli import add_design_options, config_from_args
 from hw.export import write_atomic
@@ -18,7 +16,7 @@ from flow.power import power_of_netlist
 from flow.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
 from flow.executors import open_executor
 from flow.report import DEFAULT_CACHE, DEFAULT_OUT, make_study, parse_recipes
-from flow.sweep import SPECS, Sweep, load_spec, run_sweep
+from flow.sweep import Sweep, load_spec, run_sweep
 
 __all__ = ["register", "summary"]
 
@@ -204,25 +202,11 @@ def _report(args: argparse.Namespace) -> int:
     words = ["qmac report", *(["--quick"] if args.quick else [])]
     words += [f"{flag} {value}" for flag, value in options if value is not None]
     command = " ".join(words)
-    recipes = parse_recipes(args.recipes)
-    if args.designs is None and args.sizes is None:
-        # The default studies are the shipped sweep specs; the flow options override them.
-        spec = load_spec(SPECS / ("quick.toml" if args.quick else "report.toml"), command=command)
-        overrides = {"clock_ns": check_positive("clock_ns", args.clock_ns, "nanoseconds"),
-                     "seed": args.seed, "command": command}
-        if args.workloads:
-            overrides["workloads"] = tuple(dict.fromkeys(args.workloads))
-        if args.liberty or args.cells_verilog:
-            overrides |= {"liberty": args.liberty, "cells_verilog": args.cells_verilog}
-        if recipes is not None:
-            overrides["recipes"] = recipes
-        sweep = Sweep(spec.name, tuple(dataclasses.replace(s, **overrides)
-                                       for s in spec.studies))
-    else:
-        sweep = Sweep("report", (make_study(
-            args.designs, args.sizes, quick=args.quick, workloads=tuple(args.workloads or ()),
-            clock_ns=args.clock_ns, seed=args.seed, liberty=args.liberty,
-            cells_verilog=args.cells_verilog, command=command, recipes=recipes),))
+    study = make_study(args.designs, args.sizes, quick=args.quick,
+                       workloads=tuple(args.workloads or ()), clock_ns=args.clock_ns,
+                       seed=args.seed, liberty=args.liberty, cells_verilog=args.cells_verilog,
+                       command=command, recipes=parse_recipes(args.recipes))
+    sweep = Sweep("quick" if args.quick else "report", (study,))
     return _run(sweep, args)
 
 

@@ -17,6 +17,7 @@ Derived metrics (also stated in the report and docs/report.md):
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as _dt
 import io
 import json
@@ -56,14 +57,11 @@ REPORT_SCHEMA = "qmac.report/1"
 BASELINE_FORMAT = "int8"
 DEFAULT_FORMATS = ("int8", "int4", "dint4")
 DEFAULT_SIZES = ((4, 4), (8, 8), (16, 16))
-ZOO_MACS = (("fp4", "int8"), ("fp8e4m3", "int8"), ("nf4", "int8"), ("ternary", "int8"),
-            ("fp4", "fp8e4m3"))
-"""(weight, act) MACs of the format zoo the default study adds (issue 11)."""
-ZOO_ARRAYS = ((16, 16, "fp4"), (16, 16, "ternary"))
-"""(rows, cols, weight) INT8-activation arrays of the format zoo the default study adds."""
 QUICK_SIZES = ((2, 2),)
 QUICK_RECIPES = ("default", "booth")
-"""The quick study's portfolio: today's recipe and the one that changes INT8 the most."""
+"""What a custom study (``--designs``/``--sizes``) leaves out takes the paper's formats, these
+sizes (``--quick``: 2x2) and, with ``--quick``, today's recipe and the one that changes INT8 the
+most. The default studies are the specs in flow/specs/."""
 KINDS = ("mac", "systolic")
 DEFAULT_OUT = Path("reports")
 DEFAULT_CACHE = Path("build/cache")
@@ -166,32 +164,37 @@ def make_study(designs: str | None = None, sizes: str | None = None, *, quick: b
                command: str = "make report", recipes: tuple[str, ...] | None = None) -> Study:
     """The default comparison, or a custom one: MACs and RxC arrays of each weight format.
 
-    The default one also holds the format zoo's designs (``ZOO_MACS``, ``ZOO_ARRAYS``).
-
-    The INT8 baseline is added when ``designs`` leaves it out, since every ratio is taken
-    against it; the report notes the addition.
+    Without ``designs`` and ``sizes`` it is the shipped sweep spec ``flow/specs/report.toml``
+    (``quick``: ``quick.toml``), the one place the default designs are listed, under the given
+    flow options. A custom study crosses its kinds, formats and sizes; the INT8 baseline is
+    added when ``designs`` leaves it out, since every ratio is taken against it (the report
+    notes the addition).
     """
+    clock_ns = check_positive("clock_ns", clock_ns, "nanoseconds")
+    options = {"clock_ns": clock_ns, "seed": seed, "liberty": liberty,
+               "cells_verilog": cells_verilog, "command": command}
+    if workloads:
+        options["workloads"] = tuple(dict.fromkeys(workloads))
+    if recipes is not None:
+        options["recipes"] = tuple(dict.fromkeys(recipes))
+    if designs is None and sizes is None:
+        from flow.sweep import SPECS, load_spec
+        (study,) = load_spec(SPECS / ("quick.toml" if quick else "report.toml")).studies
+        return dataclasses.replace(study, **options)
     kinds, formats = parse_designs(designs)
     notes: tuple[str, ...] = ()
     if BASELINE_FORMAT not in formats:
         formats = (BASELINE_FORMAT, *formats)
         notes = ("INT8xINT8 designs were added as the baseline of every ratio.",)
     array_sizes = parse_sizes(sizes) if sizes else (QUICK_SIZES if quick else DEFAULT_SIZES)
-    clock_ns = check_positive("clock_ns", clock_ns, "nanoseconds")
-    workloads = tuple(dict.fromkeys(workloads or DEFAULT_WORKLOADS))
     configs: list[Any] = []
     if "mac" in kinds:
         configs += [MACConfig(get_format(f)) for f in formats]
     if "systolic" in kinds:
         configs += [SystolicConfig(rows, cols, get_format(f))
                     for rows, cols in array_sizes for f in formats]
-    if designs is None and sizes is None and not quick:
-        configs += [MACConfig(get_format(w), act=a) for w, a in ZOO_MACS]
-        configs += [SystolicConfig(rows, cols, get_format(w)) for rows, cols, w in ZOO_ARRAYS]
-    if recipes is None and quick:
-        recipes = QUICK_RECIPES
-    return Study(tuple(configs), workloads, clock_ns, seed, liberty, cells_verilog,
-                 command, notes, None if recipes is None else tuple(dict.fromkeys(recipes)))
+    options.setdefault("recipes", QUICK_RECIPES if quick else None)
+    return Study(tuple(configs), notes=notes, **options)
 
 
 class _Clock:
