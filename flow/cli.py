@@ -145,9 +145,9 @@ def summary(result: dict, path: Path) -> list[str]:
 def _register_report(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "report", help="evaluate MACs and arrays of each format; write the efficiency report",
-        description="Evaluate every design of a study (default: INT8, INT4 and dINT4 weight MACs "
-                    "and 4x4, 8x8, 16x16 arrays at 10 ns, workloads minilm, synthetic, uniform, zeros) and "
-                    "write report.md, results.json, results.csv and PNG plots. Results are "
+        description="Evaluate every design of a study (default: the sweep spec "
+                    "flow/specs/report.toml: INT8, INT4, dINT4 and format-zoo MACs, 4x4 and 8x8 "
+                    "arrays, at 10 ns, workloads minilm, synthetic, uniform, zeros) and write report.md, results.json, results.csv and PNG plots. Results are "
                     "cached by design parameters, library, clock, workloads, seed and tool "
                     "versions, so a second run only redoes what changed.")
     parser.add_argument("--designs", default=None,
@@ -155,7 +155,7 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
                              "int4, dint4, ...); INT8 is always added as the baseline "
                              "(default: both kinds, int8,int4,dint4)")
     parser.add_argument("--sizes", default=None,
-                        help="array sizes: N (square) or RxC, comma separated (default: 4,8,16; "
+                        help="array sizes: N (square) or RxC, comma separated (default: 4,8; "
                              "with --quick: 2)")
     _add_flow_options(parser, clock_help="common clock period in ns",
                       workload_help="workload; repeat for several, minilm (else the first) is "

@@ -56,7 +56,7 @@ __all__ = [
 REPORT_SCHEMA = "qmac.report/1"
 BASELINE_FORMAT = "int8"
 DEFAULT_FORMATS = ("int8", "int4", "dint4")
-DEFAULT_SIZES = ((4, 4), (8, 8), (16, 16))
+DEFAULT_SIZES = ((4, 4), (8, 8))
 QUICK_SIZES = ((2, 2),)
 QUICK_RECIPES = ("default", "booth")
 """What a custom study (``--designs``/``--sizes``) leaves out takes the paper's formats, these
