@@ -30,6 +30,7 @@ saturating at ``acc_bits``. With ``wrap`` the order cannot change the result (mo
 is associative) and truncation happens per block, before any addition; with ``saturate`` it can.
 The MX spec leaves accumulator precision and reduction order to the implementation: these two
 parameters name them. NVFP4's FP32 tensor scales multiply the accumulator value at the output.
+``models.quantized.quantized_gemm`` is the fast float equivalent the accuracy study uses.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ class BlockQuantized:
     ``codes`` has the tensor's shape; blocks run along ``axis`` (the reduction axis: 1 for M x K
     activations, 0 for K x N weights), so ``scale_codes`` has that axis divided by the block size.
     ``scale_codes`` are E8M0 codes (MX) or FP8 E4M3 codes (NVFP4); ``tensor_scale`` is the
-    float32 NVFP4 tensor scale, 1.0 for MX.
+    float32 NVFP4 tensor scale, 1.0 for MX; ``underflow`` counts the nonzero inputs that became
+    code 0 (as ``golden.quantize.Quantized``).
     """
 
     codes: np.ndarray
@@ -72,6 +74,7 @@ class BlockQuantized:
     tensor_scale: float
     fmt: Format
     axis: int
+    underflow: int = 0
 
     @property
     def block(self) -> int:
@@ -153,36 +156,33 @@ def quantize_blocks(x: np.ndarray, fmt: Format | str, axis: int) -> BlockQuantiz
         divisor = np.ldexp(1.0, exponent)
     safe = np.where(divisor > 0, divisor, 1.0)[..., None]
     codes = round_to_codes(np.where(divisor[..., None] > 0, blocks / safe, 0.0), fmt)
-    codes = np.moveaxis(codes.reshape(*codes.shape[:-2], -1), -1, axis)
-    return BlockQuantized(np.ascontiguousarray(codes), np.moveaxis(scale_codes, -1, axis).copy(),
-                          tensor_scale, fmt, axis)
+    codes = np.ascontiguousarray(np.moveaxis(codes.reshape(*codes.shape[:-2], -1), -1, axis))
+    underflow = int(np.count_nonzero((x != 0) & (codes == 0)))
+    return BlockQuantized(codes, np.moveaxis(scale_codes, -1, axis).copy(), tensor_scale, fmt,
+                          axis, underflow)
 
 
 def _check_pair(a: BlockQuantized, w: BlockQuantized) -> int:
-    """Block count of ``a @ w``, or raise if the operands do not pair up."""
+    """The K step over which both scales are constant (the smaller block; block sizes are
+    powers of two, so it divides the larger), or raise if the operands do not pair up."""
     for param, operand, axis in (("a", a, 1), ("w", w, 0)):
         if not isinstance(operand, BlockQuantized):
             raise TypeError(f"{param} must be a BlockQuantized, not {type(operand).__name__}")
         if operand.axis != axis:
             raise ValueError(f"{param} must have its blocks along axis {axis} (K), "
                              f"not {operand.axis}")
-    if a.codes.shape[1] != w.codes.shape[0] or a.block != w.block:
-        raise ValueError(f"a and w must share K and the block size, not K = {a.codes.shape[1]} "
-                         f"(block {a.block}) and K = {w.codes.shape[0]} (block {w.block})")
-    return a.codes.shape[1] // a.block
+    if a.codes.shape[1] != w.codes.shape[0]:
+        raise ValueError(f"a and w must share K, not K = {a.codes.shape[1]} and "
+                         f"K = {w.codes.shape[0]}")
+    return min(a.block, w.block)
 
 
-def _block_sums(a: BlockQuantized, w: BlockQuantized, index: int) -> np.ndarray:
+def _block_sums(a: BlockQuantized, w: BlockQuantized, index: int, step: int) -> np.ndarray:
     """Exact integer sum of one block's element products (M x N, units 2**-(fa + fw))."""
-    rows = slice(index * a.block, (index + 1) * a.block)
-    return gemm(a.codes[:, rows], w.codes[rows], w.fmt, act=a.fmt, path="int",
-                acc_bits=_block_acc_bits(a, w))
-
-
-def _block_acc_bits(a: BlockQuantized, w: BlockQuantized) -> int:
-    """Width that holds a block sum exactly: the adder tree of one block."""
+    rows = slice(index * step, (index + 1) * step)
     lo, hi = product_range(w.fmt, a.fmt)
-    return signed_bits(a.block * lo, a.block * hi)
+    return gemm(a.codes[:, rows], w.codes[rows], w.fmt, act=a.fmt, path="int",
+                acc_bits=signed_bits(step * lo, step * hi))
 
 
 def block_dot(a: BlockQuantized, w: BlockQuantized, acc_bits: int, frac_bits: int,
@@ -192,10 +192,12 @@ def block_dot(a: BlockQuantized, w: BlockQuantized, acc_bits: int, frac_bits: in
 
     Returns the M x N accumulator words (Python ints in an object array, units
     ``2**-frac_bits``); multiply by ``2**-frac_bits * a.tensor_scale * w.tensor_scale`` for the
-    value. ``order`` is the sequence of block indices the accumulator visits (a permutation of
+    value. With different block sizes (NVFP4's 16 against MXINT8's 32) a block is the smaller
+    one. ``order`` is the sequence of block indices the accumulator visits (a permutation of
     ``range(K / block)``; default ascending).
     """
-    blocks = _check_pair(a, w)
+    step = _check_pair(a, w)
+    blocks = a.codes.shape[1] // step
     check_int("acc_bits", acc_bits, *ACC_LIMITS["acc_bits"])
     check_int("frac_bits", frac_bits, *ACC_LIMITS["frac_bits"])
     overflow = Overflow.parse(overflow)
@@ -206,8 +208,9 @@ def block_dot(a: BlockQuantized, w: BlockQuantized, acc_bits: int, frac_bits: in
     (ma, ea), (mw, ew) = a.scale_ints(), w.scale_ints()
     acc = np.zeros((a.codes.shape[0], w.codes.shape[1]), dtype=object)
     for index in order:
-        word = _block_sums(a, w, index).astype(object) * (ma[:, index, None] * mw[None, index])
-        shift = (ea[:, index, None] + ew[None, index] + frac_bits - a.fmt.shift
+        i, j = index * step // a.block, index * step // w.block
+        word = _block_sums(a, w, index, step).astype(object) * (ma[:, i, None] * mw[None, j])
+        shift = (ea[:, i, None] + ew[None, j] + frac_bits - a.fmt.shift
                  - w.fmt.shift).astype(object)
         aligned = np.where(shift >= 0, word << np.maximum(shift, 0), word >> np.maximum(-shift, 0))
         acc = _reduce(acc + aligned, lo, hi, overflow)
@@ -219,22 +222,3 @@ def _reduce(values: np.ndarray, lo: int, hi: int, overflow: Overflow) -> np.ndar
     if overflow is Overflow.SATURATE:
         return np.minimum(np.maximum(values, lo), hi)
     return (values - lo) % (hi - lo + 1) + lo
-
-
-def block_gemm(a: BlockQuantized, w: BlockQuantized, dtype: type = np.float64) -> np.ndarray:
-    """``a @ w`` as exact integer block sums rescaled in ``dtype`` and summed in ascending K.
-
-    This is ``block_dot`` with an accumulator wide enough never to truncate or overflow, except
-    that the per-block terms are added in ``dtype`` (float64: relative error ~1e-16 per addition):
-    the fast path of the accuracy study.
-    """
-    blocks = _check_pair(a, w)
-    sa, sw = a.block_scales(), w.block_scales()
-    unit = 2.0 ** -(a.fmt.shift + w.fmt.shift)
-    out = None
-    for index in range(blocks):
-        part = _block_sums(a, w, index).astype(dtype)
-        part *= (sa[:, index, None] * unit).astype(dtype)
-        part *= sw[None, index].astype(dtype)
-        out = part if out is None else np.add(out, part, out=out)
-    return out

@@ -5,8 +5,8 @@ of the 36 linear layers, then for every weight format:
 
 * per layer: weight underflow share (nonzero weights that became code 0, over nonzero weights),
   special-code share (weights on dINT's +-2**-f codes), weight SQNR, and the SQNR of the layer's
-  GEMM ``x @ W`` on its captured FP32 input with quantized weights only and with INT8 per-token
-  activations too (the bias is left out: it is added after the GEMM and carries no error);
+  GEMM ``x @ W`` on its captured FP32 input with quantized weights only and with quantized
+  activations too (INT8 per token by default, or MXINT8 per block) (the bias is left out: it is added after the GEMM and carries no error);
 * end to end, with all 36 layers quantized (weights only, and W + A8 bit-exact through golden):
   cosine of each sentence embedding to its FP32 embedding (mean, min), the largest and the mean
   absolute error of the sentence-similarity matrix, and the share of sentences whose nearest
@@ -27,7 +27,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from golden.formats import get_format
-from golden.quantize import WEIGHT_GRANULARITIES, Quantized, quantize_activations
+from golden.blockscaled import BlockQuantized
+from golden.families.blockscaled import block_params
+from golden.quantize import WEIGHT_GRANULARITIES, Quantized
 from hw.export import write_atomic
 from models.minilm import SENTENCES, MiniLM, capture_inputs, load_model, model_version
 from models.quantized import QuantizedLinears, QuantSpec, quantized_gemm
@@ -69,7 +71,7 @@ def _end_to_end(reference: np.ndarray, embeddings: np.ndarray) -> dict[str, floa
 
 
 def _layer_stats(name: str, x: np.ndarray, reference: np.ndarray, model: MiniLM,
-                 quantized: QuantizedLinears, x_q: Quantized) -> dict[str, float]:
+                 quantized: QuantizedLinears, x_q: Quantized | BlockQuantized) -> dict[str, float]:
     """Statistics of one layer; float32 products suffice (their ~1e-7 error is ~140 dB down)."""
     w, _ = model.linears[name]
     qw = quantized.weights[name]
@@ -85,20 +87,26 @@ def _layer_stats(name: str, x: np.ndarray, reference: np.ndarray, model: MiniLM,
 
 def accuracy_study(formats: Sequence[str] = DEFAULT_FORMATS, granularity: str = "channel",
                    group_size: int | None = None, sentences: Sequence[str] = SENTENCES,
-                   progress: Callable[[str], None] = print) -> dict:
-    """Accuracy of each weight format on the real model (see the module docstring); JSON-ready."""
+                   progress: Callable[[str], None] = print, act: str = "int8") -> dict:
+    """Accuracy of each weight format on the real model (see the module docstring); JSON-ready.
+
+    ``act`` is the activation format: element-wise ones (``int8``) per token, block-scaled ones
+    (``mxint8``) per block of K."""
     if granularity not in WEIGHT_GRANULARITIES[1:]:
         raise ValueError(f"granularity must be one of ['channel', 'group'], not {granularity!r}")
     if isinstance(formats, str) or not formats:
         raise ValueError(f"formats must be a non-empty list of format names, not {formats!r}")
     start = time.perf_counter()
     model = load_model()
-    linears = {fmt.name: QuantizedLinears(model, QuantSpec(fmt, granularity, group_size))
+    act_format = get_format(act)
+    linears = {fmt.name: QuantizedLinears(model, QuantSpec(fmt, granularity, group_size,
+                                                           act_format))
                for fmt in (get_format(f) for f in dict.fromkeys(formats))}
+    spec = next(iter(linears.values())).spec
     sentences = list(sentences)
     inputs = capture_inputs(model, sentences)
     reference = model.encode(sentences)
-    act_codes = {name: quantize_activations(x, "token") for name, x in inputs.items()}
+    act_codes = {name: spec.quantize_activations(x) for name, x in inputs.items()}
     products = {name: x @ model.linears[name][0] for name, x in inputs.items()}
     results = {}
     for index, (fmt, quantized) in enumerate(linears.items(), 1):
@@ -123,7 +131,9 @@ def accuracy_study(formats: Sequence[str] = DEFAULT_FORMATS, granularity: str = 
                       "sha256": sentence_digest(sentences)},
         "granularity": granularity,
         "group_size": group_size,
-        "activations": "int8 per token (golden.quantize.quantize_activations)",
+        "activations": (f"{act_format.name} per block of K (golden.blockscaled.quantize_blocks)"
+                        if block_params(act_format) else f"{act_format.name} per token "
+                        "(golden.quantize.quantize_activations)"),
         "formats": results,
         "runtime_s": time.perf_counter() - start,
     }
@@ -150,14 +160,15 @@ def accuracy_table(study: dict) -> list[dict[str, str]]:
     return rows
 
 
-_SOURCES = ("golden/formats.py", "golden/quantize.py", "golden/arith.py", "models/minilm.py",
+_SOURCES = ("golden/formats.py", "golden/quantize.py", "golden/arith.py", "golden/blockscaled.py",
+            "golden/families/blockscaled.py", "models/minilm.py",
             "models/quantized.py", "models/accuracy.py", "models/sentences.txt")
 """The files whose content decides an accuracy result (with the model package version)."""
 
 
 def cached_accuracy_study(cache_dir: Path, formats: Sequence[str] = DEFAULT_FORMATS,
                           granularity: str = "channel", group_size: int | None = None,
-                          progress: Callable[[str], None] = print) -> dict:
+                          progress: Callable[[str], None] = print, act: str = "int8") -> dict:
     """``accuracy_study`` on the default sentence set, stored in ``cache_dir`` under a key of
     everything the result depends on (arguments, model version, the ``_SOURCES`` contents)."""
     digest = hashlib.sha256()
@@ -165,13 +176,14 @@ def cached_accuracy_study(cache_dir: Path, formats: Sequence[str] = DEFAULT_FORM
         digest.update(rel.encode() + b"\0" + (_ROOT / rel).read_bytes() + b"\0")
     material = json.dumps({"formats": [get_format(f).name for f in formats],
                            "granularity": granularity, "group_size": group_size,
-                           "model": model_version(), "sources": digest.hexdigest()},
+                           "act": get_format(act).name, "model": model_version(),
+                           "sources": digest.hexdigest()},
                           sort_keys=True)
     path = Path(cache_dir) / f"accuracy-{hashlib.sha256(material.encode()).hexdigest()[:16]}.json"
     if path.is_file():
         progress(f"{'cached':<9}accuracy study ({path.name})")
         return json.loads(path.read_text(encoding="utf-8"))
-    result = accuracy_study(formats, granularity, group_size, progress=progress)
+    result = accuracy_study(formats, granularity, group_size, progress=progress, act=act)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, json.dumps(result, indent=1) + "\n")
     return result

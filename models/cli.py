@@ -18,17 +18,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "accuracy", help="accuracy of weight formats on the real all-MiniLM-L6-v2 model",
         description="Quantize every linear layer of all-MiniLM-L6-v2 (36 layers) to each weight "
-                    "format, with INT8 per-token activations, run bit-exact through golden/, "
-                    "and compare with FP32: per-layer underflow and SQNR, end-to-end embedding "
+                    "format, with INT8 per-token (or --act) activations, run bit-exact through "
+                    "golden/, and compare with FP32: per-layer underflow and SQNR, end-to-end embedding "
                     "cosine, similarity-matrix error, nearest-neighbour agreement. "
                     "Method: docs/accuracy.md.")
     parser.add_argument("--formats", default=",".join(DEFAULT_FORMATS),
                         help="comma list of weight formats (int8, int4, dint4, intB, dintB, "
-                             f"dintBfF; default: {','.join(DEFAULT_FORMATS)})")
+                             f"dintBfF, fp4, nf4, mxfp4, nvfp4, ...; default: {','.join(DEFAULT_FORMATS)})")
     parser.add_argument("--granularity", choices=("channel", "group"), default="channel",
                         help="weight scale granularity (default: channel)")
     parser.add_argument("--group-size", type=int, default=None,
                         help="K rows per weight scale with --granularity group (e.g. 32)")
+    parser.add_argument("--act", default="int8",
+                        help="activation format: int8 (per token, default) or a block-scaled "
+                             "one such as mxint8 (a scale per 32 K elements)")
     parser.add_argument("-o", "--out", type=Path, default=None,
                         help="write the full result (per layer and end to end) as JSON here")
     parser.set_defaults(func=_accuracy)
@@ -42,12 +45,13 @@ def _accuracy(args: argparse.Namespace) -> int:
     if args.out is not None and not args.out.parent.is_dir():
         raise ValueError(f"--out must be in an existing folder, not {str(args.out)!r}")
     study = accuracy_study(formats, args.granularity, group_size,
-                           progress=lambda line: print(line, flush=True))
+                           progress=lambda line: print(line, flush=True), act=args.act)
     rows = accuracy_table(study)
     scheme = (f"per group of {group_size}" if args.granularity == "group" else "per channel")
+    scheme += " (block-scaled formats: per block)"
     print(f"\n{study['model']}, {study['sentences']['count']} sentences "
           f"({study['sentences']['tokens']} tokens), weights {scheme}, "
-          f"activations INT8 per token; {study['runtime_s']:.1f} s")
+          f"activations {study['activations'].split(' (')[0]}; {study['runtime_s']:.1f} s")
     print(markdown_table(list(rows[0]), [list(row.values()) for row in rows]))
     if args.out is not None:
         write_atomic(args.out, json.dumps(study, indent=1) + "\n")

@@ -127,3 +127,21 @@ def test_cli_bad_input_is_one_line_exit_2(argv: list[str], message: str,
     assert qmac_cli.main(["accuracy", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert re.match(message, err) and "\n" not in err
+
+
+def test_block_scaled_weights_and_mxint8_activations() -> None:
+    """MXFP4 and NVFP4 weights with MXINT8 activations run through the same study and table."""
+    result = accuracy_study(("mxfp4", "nvfp4"), sentences=FEW[:2], progress=lambda _: None,
+                            act="mxint8")
+    assert result["activations"].startswith("mxint8 per block of K")
+    assert [row["format"] for row in accuracy_table(result)] == ["mxfp4", "nvfp4"]
+    for res in result["formats"].values():
+        assert 0 < res["mean"]["underflow"] < 0.2
+        assert res["mean"]["special_share"] == 0
+        assert 0.9 < res["end_to_end"]["w_a8"]["cosine_mean"] < 1
+
+
+def test_cli_bad_activation_format_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert qmac_cli.main(["accuracy", "--act", "mxint9"]) == 2
+    assert re.fullmatch(r"qmac accuracy: error: format must be one of .*not 'mxint9'",
+                        capsys.readouterr().err.strip())
