@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from golden.blockmac import BlockMACConfig
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 
 __all__ = ["CONFIG_KINDS", "config_from_params", "config_from_json"]
 
-CONFIG_KINDS: dict[str, type] = {"mac": MACConfig, "systolic": SystolicConfig}
+CONFIG_KINDS: dict[str, type] = {"mac": MACConfig, "systolic": SystolicConfig,
+                                  "block_mac": BlockMACConfig}
 
 
 def config_from_params(params: dict[str, Any]) -> Any:

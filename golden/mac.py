@@ -22,7 +22,7 @@ import numpy as np
 from golden.arith import Overflow, apply_overflow, gemm_operands
 from golden.datapath import DEFAULT_PRODUCT, Datapath
 from golden.formats import Format
-from golden.trace import Port, PortTrace, input_arrays
+from golden.trace import Port, PortTrace, accumulator_trace
 
 __all__ = ["MACConfig"]
 
@@ -105,12 +105,7 @@ class MACConfig(Datapath):
 
     def trace(self, inputs: dict[str, np.ndarray], macs: int | None = None) -> PortTrace:
         """The expected response to ``inputs``; ``acc`` matters wherever ``acc_valid`` is set."""
-        inputs = input_arrays(self.ports, inputs)
-        expected = self.run(inputs)
-        care = {"acc": expected["acc_valid"][:, 0] == 1,
-                "acc_valid": np.ones(len(expected["acc"]), dtype=bool)}
-        macs = int(inputs["valid"].sum()) if macs is None else macs
-        return PortTrace(self.ports, inputs, expected, care, macs)
+        return accumulator_trace(self, inputs, macs)
 
     def gemm_trace(self, a_codes: np.ndarray, w_codes: np.ndarray) -> PortTrace:
         """Stream ``A @ W`` through the MAC: each output's K products back to back, cleared at k=0.

@@ -15,10 +15,11 @@ ports as signed integers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Port", "PortTrace", "input_arrays"]
+__all__ = ["Port", "PortTrace", "input_arrays", "accumulator_trace"]
 
 
 @dataclass(frozen=True)
@@ -155,3 +156,16 @@ class PortTrace:
 def _fmt(row: np.ndarray) -> str:
     values = np.asarray(row).tolist()
     return str(values[0]) if len(values) == 1 else str(values)
+
+
+def accumulator_trace(config: Any, inputs: dict[str, np.ndarray],
+                      macs: int | None = None) -> PortTrace:
+    """The expected response of a MAC-like design (``config.run`` gives ``acc`` and
+    ``acc_valid``): ``acc`` matters wherever ``acc_valid`` is set; ``macs`` defaults to the
+    cycles with ``valid``."""
+    inputs = input_arrays(config.ports, inputs)
+    expected = config.run(inputs)
+    care = {"acc": expected["acc_valid"][:, 0] == 1,
+            "acc_valid": np.ones(len(expected["acc"]), dtype=bool)}
+    macs = int(inputs["valid"].sum()) if macs is None else macs
+    return PortTrace(config.ports, inputs, expected, care, macs)

@@ -7,13 +7,14 @@ from typing import Any, Callable
 from amaranth.lib import wiring
 
 from golden.datapath import check_hardware
+from hw.blockmac import BlockMAC
 from hw.mac import MAC
 from hw.systolic import SystolicArray
 
 __all__ = ["BUILDERS", "build", "require_hardware"]
 
 BUILDERS: dict[str, Callable[[Any], wiring.Component]] = {
-    "mac": MAC, "systolic": SystolicArray}
+    "mac": MAC, "systolic": SystolicArray, "block_mac": BlockMAC}
 """``config.kind`` -> component class; each takes the config as its only argument."""
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from golden.arith import Overflow
+from golden.blockmac import BlockMACConfig
 from golden.datapath import DEFAULT_PRODUCT, PRODUCT_DATAPATHS
 from golden.formats import accepted_names
 from golden.mac import MACConfig
@@ -48,8 +49,21 @@ def _systolic_config(args: argparse.Namespace) -> SystolicConfig:
                           product=args.product, act=args.act)
 
 
+def _block_mac_config(args: argparse.Namespace) -> BlockMACConfig:
+    """MX weights times MX activations of the same format (``--weight mxint8``)."""
+    if args.saturate or args.pipeline or args.product != DEFAULT_PRODUCT:
+        raise ValueError("--saturate, --pipeline and --product apply to --design mac and "
+                         "systolic, not to block_mac (its accumulator wraps)")
+    if args.act_bits != 8:
+        raise ValueError(f"act-bits must be 8 for block_mac (MXINT8 activations), not "
+                         f"{args.act_bits!r}")
+    acc_bits = BlockMACConfig.acc_bits if args.acc_bits is None else args.acc_bits
+    return BlockMACConfig(args.weight, act=args.weight, acc_bits=acc_bits,
+                          frac_bits=min(BlockMACConfig.frac_bits, acc_bits - 1))
+
+
 CONFIG_FROM_ARGS: dict[str, Callable[[argparse.Namespace], Any]] = {
-    "mac": _mac_config, "systolic": _systolic_config}
+    "mac": _mac_config, "systolic": _systolic_config, "block_mac": _block_mac_config}
 """``--design`` -> config from the parsed options; other design kinds add their entry here."""
 
 

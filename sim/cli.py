@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "exhaustive, random, overflow-corner and latency tests; per array tiled "
                     "GEMMs, zeros, extreme codes and overflow corners.")
     parser.add_argument("--design", choices=DESIGNS, default="all",
-                        help="which grid: mac, systolic or all (default: all, the same cases "
+                        help="which grid: mac, systolic, block_mac or all (default: all, the same cases "
                              "as make test)")
     parser.add_argument("--sim", choices=SIMULATORS, action="append",
                         help="simulator (repeatable; default: both)")

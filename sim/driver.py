@@ -19,7 +19,7 @@ from cocotb.triggers import FallingEdge
 
 from golden.trace import PortTrace
 
-__all__ = ["CLOCK_NS", "RESET_CYCLES", "drive_trace", "check_trace"]
+__all__ = ["CLOCK_NS", "RESET_CYCLES", "drive_trace", "check_trace", "check_every_cycle"]
 
 CLOCK_NS = 10
 RESET_CYCLES = 2
@@ -84,3 +84,19 @@ def check_trace(trace: PortTrace, observed: dict[str, np.ndarray]) -> None:
     mismatch = trace.first_mismatch(observed)
     if mismatch is not None:
         raise AssertionError(mismatch)
+
+
+async def check_every_cycle(dut: Any, config: Any, inputs: dict[str, np.ndarray],
+                            label: str) -> dict[str, np.ndarray]:
+    """Drive ``inputs`` and compare every output of ``config.trace(inputs)`` in every cycle.
+
+    For designs whose outputs are registers with a defined value from reset on (the MACs): the
+    accumulator is checked while idle and after a bare clear too, not only where the trace
+    cares.
+    """
+    golden = config.trace(inputs)
+    every_cycle = {name: np.ones(golden.cycles, dtype=bool) for name in golden.care}
+    trace = PortTrace(golden.ports, golden.inputs, golden.expected, every_cycle, golden.macs)
+    observed = await drive_trace(dut, trace, label)
+    check_trace(trace, observed)
+    return observed

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from golden.arith import MAX_ACC_BITS, Overflow
+from golden.blockmac import BlockMACConfig
 from golden.checks import check_int
 from golden.datapath import DEFAULT_PRODUCT, PRODUCT_DATAPATHS
 from golden.formats import DINT4, FP8_E4M3, INT4, INT8, Format, as_format, get_format
@@ -23,10 +24,11 @@ from golden.systolic import SystolicConfig
 from sim.runner import run_cocotb
 from sim.toolchain import SIMULATORS, check_sim
 
-__all__ = ["TEST_MODULES", "DESIGNS", "Case", "CaseResult", "mac_grid", "systolic_grid", "grid",
-           "quick", "regress", "ZOO", "ACT_PAIRS", "QUICK_ZOO"]
+__all__ = ["TEST_MODULES", "DESIGNS", "Case", "CaseResult", "mac_grid", "systolic_grid",
+           "block_mac_grid", "grid", "quick", "regress", "ZOO", "ACT_PAIRS", "QUICK_ZOO"]
 
-TEST_MODULES = {"mac": "sim.tb_mac", "systolic": "sim.tb_systolic"}
+TEST_MODULES = {"mac": "sim.tb_mac", "systolic": "sim.tb_systolic",
+                "block_mac": "sim.tb_blockmac"}
 DESIGNS = (*TEST_MODULES, "all")
 """Values of ``grid``'s ``design`` (``qmac regress --design``)."""
 
@@ -170,6 +172,23 @@ def _systolic_cases(fmt: Format, sims: tuple[str, ...]) -> list[Case]:
     return cases
 
 
+def block_mac_grid(sims: tuple[str, ...] = SIMULATORS,
+                   weights: tuple[Format | str, ...] | None = None) -> list[Case]:
+    """The MXINT8 x MXINT8 block-scaled MAC on every simulator; ``weights`` keeps it if it names
+    mxint8 and adds the same MAC for another block size (``mxint8b16``); other formats have no
+    block MAC yet and give no case."""
+    for sim in sims:
+        check_sim(sim)
+    cases = [Case(BlockMACConfig("mxint8"), sim) for sim in sims]
+    return _select(cases, weights, sims, _block_mac_cases)
+
+
+def _block_mac_cases(fmt: Format, sims: tuple[str, ...]) -> list[Case]:
+    if fmt.kind != "mxint":
+        return []
+    return [Case(BlockMACConfig(fmt, fmt), sim) for sim in sims]
+
+
 def _placed(everywhere: list, icarus_only: list, sims: tuple[str, ...]) -> list[Case]:
     cases = [Case(c, s) for c in everywhere for s in sims]
     return cases + [Case(c, "icarus") for c in icarus_only if "icarus" in sims]
@@ -177,10 +196,11 @@ def _placed(everywhere: list, icarus_only: list, sims: tuple[str, ...]) -> list[
 
 def grid(design: str = "all", sims: tuple[str, ...] = SIMULATORS,
          weights: tuple[Format, ...] | None = None) -> list[Case]:
-    """The cases of ``design`` (``"mac"``, ``"systolic"`` or ``"all"``: MAC cases first)."""
+    """The cases of ``design`` (``"mac"``, ``"systolic"``, ``"block_mac"`` or ``"all"``: MAC
+    cases first)."""
     if design not in DESIGNS:
         raise ValueError(f"design must be one of {list(DESIGNS)}, not {design!r}")
-    grids = {"mac": mac_grid, "systolic": systolic_grid}
+    grids = {"mac": mac_grid, "systolic": systolic_grid, "block_mac": block_mac_grid}
     return [case for name, make in grids.items() if design in (name, "all")
             for case in make(sims, weights)]
 

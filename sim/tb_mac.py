@@ -15,8 +15,7 @@ import numpy as np
 from golden.arith import Overflow, acc_range, product_range
 from golden.designs import config_from_json
 from golden.mac import MACConfig
-from golden.trace import PortTrace
-from sim.driver import check_trace, drive_trace
+from sim.driver import check_every_cycle
 from sim.stimulus import extreme_codes, load_plugins, scaled, uniform_codes
 
 RANDOM_CYCLES = 4000
@@ -104,26 +103,11 @@ def _config() -> MACConfig:
     return config_from_json(os.environ["QMAC_CONFIG"])
 
 
-async def _check(dut: object, config: MACConfig, inputs: dict[str, np.ndarray],
-                 label: str) -> dict[str, np.ndarray]:
-    """Drive ``inputs`` and compare every output in every cycle.
-
-    ``acc`` is a register with a defined value from reset on, so the bench checks it in every
-    cycle (holding while idle, zero after a bare clear), not only where ``acc_valid`` is set.
-    """
-    golden = config.trace(inputs)
-    every_cycle = {name: np.ones(golden.cycles, dtype=bool) for name in golden.care}
-    trace = PortTrace(golden.ports, golden.inputs, golden.expected, every_cycle, golden.macs)
-    observed = await drive_trace(dut, trace, label)
-    check_trace(trace, observed)
-    return observed
-
-
 @cocotb.test()
 async def exhaustive(dut: object) -> None:
     """Every (weight code, activation) product, one per cycle."""
     config = _config()
-    await _check(dut, config, exhaustive_inputs(config), "exhaustive")
+    await check_every_cycle(dut, config, exhaustive_inputs(config), "exhaustive")
 
 
 @cocotb.test()
@@ -132,7 +116,7 @@ async def random_stream(dut: object) -> None:
     config = _config()
     rng = np.random.default_rng(int(os.environ["QMAC_SEED"]))
     cycles = int(os.environ.get("QMAC_RANDOM_CYCLES", RANDOM_CYCLES))
-    await _check(dut, config, random_inputs(config, rng, cycles), "random")
+    await check_every_cycle(dut, config, random_inputs(config, rng, cycles), "random")
 
 
 @cocotb.test()
@@ -148,7 +132,7 @@ async def overflow_corners(dut: object) -> None:
             f"corner stimulus never comes within one product of [{lo}, {hi}]"
         if config.overflow is Overflow.SATURATE:
             assert {lo, hi} <= set(acc.tolist()), f"corner stimulus never saturates to [{lo}, {hi}]"
-    await _check(dut, config, inputs, "corners")
+    await check_every_cycle(dut, config, inputs, "corners")
 
 
 @cocotb.test()
@@ -156,7 +140,7 @@ async def latency(dut: object) -> None:
     """A lone product reaches ``acc`` and ``acc_valid`` exactly ``config.latency`` edges later."""
     config = _config()
     inputs = impulse_inputs(config)
-    observed = await _check(dut, config, inputs, "latency")
+    observed = await check_every_cycle(dut, config, inputs, "latency")
     start = int(np.argmax(inputs["valid"]))
     changed = int(np.argmax(observed["acc"][:, 0] != 0))
     rose = int(np.argmax(observed["acc_valid"][:, 0] != 0))

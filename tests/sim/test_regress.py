@@ -12,7 +12,7 @@ from golden.arith import Overflow
 from golden.datapath import PRODUCT_DATAPATHS
 from golden.formats import DINT4, INT4, get_format
 from sim import regress as regress_module
-from sim.regress import grid, mac_grid, regress, systolic_grid
+from sim.regress import block_mac_grid, grid, mac_grid, regress, systolic_grid
 
 
 def test_failures_are_collected_and_the_cli_exits_1(monkeypatch: pytest.MonkeyPatch,
@@ -43,15 +43,17 @@ def test_bad_knobs_are_rejected(knob: str, value: int, message: str, tmp_path: P
 
 
 def test_design_selects_the_grids() -> None:
-    mac, systolic = mac_grid(), systolic_grid()
+    mac, systolic, block_mac = mac_grid(), systolic_grid(), block_mac_grid()
     assert grid("mac") == mac and grid("systolic") == systolic
-    assert grid() == grid("all") == mac + systolic
+    assert grid("block_mac") == block_mac and {c.sim for c in block_mac} == {"icarus", "verilator"}
+    assert grid() == grid("all") == mac + systolic + block_mac
     assert {c.test_module for c in grid("mac")} == {"sim.tb_mac"}
     assert {c.test_module for c in grid("systolic")} == {"sim.tb_systolic"}
     assert grid("systolic", ("icarus",), (INT4,)) == [c for c in systolic
                                                       if c.sim == "icarus" and
                                                       c.config.weight == INT4]
-    with pytest.raises(ValueError, match=r"^design must be one of \['mac', 'systolic', 'all'\], "
+    with pytest.raises(ValueError, match=r"^design must be one of \['mac', 'systolic', 'block_mac', "
+                                         r"'all'\], "
                                          r"not 'fifo'$"):
         grid("fifo")
 
@@ -71,7 +73,7 @@ def test_cli_rejects_an_unknown_design(capsys: pytest.CaptureFixture[str]) -> No
     with pytest.raises(SystemExit) as exit_:
         qmac_cli.main(["regress", "--design", "fifo"])
     assert exit_.value.code == 2
-    assert "argument --design: invalid choice: 'fifo' (choose from 'mac', 'systolic', 'all')" \
+    assert "argument --design: invalid choice: 'fifo' (choose from 'mac', 'systolic', 'block_mac', 'all')" \
         in capsys.readouterr().err
 
 
