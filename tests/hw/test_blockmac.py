@@ -44,3 +44,14 @@ def test_cli_bad_block_mac_is_one_line_exit_2(argv: list[str], message: str, tmp
     assert qmac_cli.main(["verilog", "--design", "block_mac", *argv, "-o", str(tmp_path)]) == 2
     assert re.fullmatch(rf"qmac verilog: error: {message}", capsys.readouterr().err.strip())
     assert not any(tmp_path.iterdir())
+
+
+def test_synth_does_not_offer_the_block_mac(capsys: pytest.CaptureFixture[str]) -> None:
+    """Its workloads would need block scales, which the power flow's workloads lack: refused by
+    the option parser, not a traceback."""
+    with pytest.raises(SystemExit) as exit_:
+        qmac_cli.main(["synth", "--design", "block_mac", "--weight", "mxint8"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "qmac synth: error: argument --design: invalid choice: 'block_mac' (choose from 'mac', "
+        "'systolic')")

@@ -73,8 +73,8 @@ def test_cli_rejects_an_unknown_design(capsys: pytest.CaptureFixture[str]) -> No
     with pytest.raises(SystemExit) as exit_:
         qmac_cli.main(["regress", "--design", "fifo"])
     assert exit_.value.code == 2
-    assert "argument --design: invalid choice: 'fifo' (choose from 'mac', 'systolic', 'block_mac', 'all')" \
-        in capsys.readouterr().err
+    assert ("argument --design: invalid choice: 'fifo' (choose from 'mac', 'systolic', "
+            "'block_mac', 'all')") in capsys.readouterr().err
 
 
 def test_cli_runs_the_systolic_regression(build_root: Path,
