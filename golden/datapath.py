@@ -112,6 +112,12 @@ def _int_operand(fmt: Format, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return codes << fmt.shift, zero, zero
 
 
+def _code_operand(fmt: Format, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    codes = np.asarray(codes, dtype=np.int64)
+    zero = np.zeros_like(codes)
+    return codes, zero, zero
+
+
 def _fp_operand(fmt: Format, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     params = dict(fmt.params)
     man_bits, exp_bits = params["man_bits"], params["exp_bits"]
@@ -150,6 +156,9 @@ def register_datapath(datapath: FamilyDatapath) -> FamilyDatapath:
 for _datapath in (
         FamilyDatapath("int_multiplier", "two's complement code straight into the multiplier",
                        _int_operand),
+        FamilyDatapath("int_fixed_point", "two's complement code straight into the multiplier; "
+                       "its implicit 2**-shift is the accumulator's binary point (MXINT8)",
+                       _code_operand),
         FamilyDatapath("dint_shift_mux", "INT grid shifted by f, special codes by shift and mux "
                        "(the product variants select/mmux/cin); INT activations only", None,
                        act=False),

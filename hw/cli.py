@@ -50,15 +50,15 @@ def _systolic_config(args: argparse.Namespace) -> SystolicConfig:
 
 
 def _block_mac_config(args: argparse.Namespace) -> BlockMACConfig:
-    """MX weights times MX activations of the same format (``--weight mxint8``)."""
+    """MX weights times MX activations (``--act``, default: the weight's format)."""
     if args.saturate or args.pipeline or args.product != DEFAULT_PRODUCT:
         raise ValueError("--saturate, --pipeline and --product apply to --design mac and "
                          "systolic, not to block_mac (its accumulator wraps)")
-    if args.act_bits != 8:
-        raise ValueError(f"act-bits must be 8 for block_mac (MXINT8 activations), not "
+    if args.act_bits is not None:
+        raise ValueError(f"act-bits does not apply to block_mac (give --act), not "
                          f"{args.act_bits!r}")
     acc_bits = BlockMACConfig.acc_bits if args.acc_bits is None else args.acc_bits
-    return BlockMACConfig(args.weight, act=args.weight, acc_bits=acc_bits,
+    return BlockMACConfig(args.weight, act=args.act or args.weight, acc_bits=acc_bits,
                           frac_bits=min(BlockMACConfig.frac_bits, acc_bits - 1))
 
 

@@ -131,6 +131,10 @@ def _int_operand(m: Module, fmt: Format, code: Value) -> Operand:
     return Operand(code.as_signed() << fmt.shift, None, None)
 
 
+def _code_operand(m: Module, fmt: Format, code: Value) -> Operand:
+    return Operand(code.as_signed(), None, None)
+
+
 def _fp_operand(m: Module, fmt: Format, code: Value) -> Operand:
     params = dict(fmt.params)
     man_bits, exp_bits = params["man_bits"], params["exp_bits"]
@@ -167,7 +171,8 @@ def _prefix(code: Value) -> str:
 
 
 OPERAND_DECODERS: dict[str, Callable[[Module, Format, Value], Operand]] = {
-    "int_multiplier": _int_operand, "fp_sign_magnitude": _fp_operand,
+    "int_multiplier": _int_operand, "int_fixed_point": _code_operand,
+    "fp_sign_magnitude": _fp_operand,
     "lut_fixed_point": _lut_operand, "ternary_mux": _ternary_operand}
 """``golden.datapath.FAMILY_DATAPATHS`` key -> the Amaranth decoder that follows its model."""
 

@@ -4,7 +4,8 @@ A block-scaled tensor is a per-element code plus one shared scale per ``block`` 
 elements along the reduction (K) axis. The *element* is an ordinary qmac ``Format``: the family
 registered here returns the element format under the block-scaled name, with the scaling rule in
 its ``params``, so the element product reuses the datapath of the element family (FP
-sign-magnitude for MXFP/NVFP4, the integer multiplier for MXINT8). The block quantizer, the
+sign-magnitude for MXFP/NVFP4; for MXINT8 the code itself into the multiplier, its 2**-6 being
+the accumulator's binary point: ``int_fixed_point``). The block quantizer, the
 scale codecs and the block dot product live in ``golden.blockscaled``.
 
 * ``mxfp4``, ``mxfp6e2m3``, ``mxfp6e3m2``, ``mxfp8e4m3``, ``mxfp8e5m2`` (``mxfp8`` means
@@ -92,6 +93,6 @@ register_family(Family(
     f"mxfp8 (= mxfp8e4m3), <mx or nv name>bB (B a power of two in {_BLOCKS[0]}..{_BLOCKS[1]})",
     ("mxfp4", "mxfp6e2m3", "mxfp6e3m2", "mxfp8e4m3", "mxfp8e5m2"), "fp_sign_magnitude"))
 register_family(Family(
-    "mxint", rf"mxint8{_BLOCK}", _parser("mx", "int8"), "", ("mxint8",), "int_multiplier"))
+    "mxint", rf"mxint8{_BLOCK}", _parser("mx", "int8"), "", ("mxint8",), "int_fixed_point"))
 register_family(Family(
     "nvfp", rf"nvfp4{_BLOCK}", _parser("nv", "fp4"), "", ("nvfp4",), "fp_sign_magnitude"))
