@@ -37,7 +37,7 @@ from flow.synth import PE_INSTANCE, area_report, flat_module, synthesize
 from flow.tools import find_tools, library_files
 
 __all__ = ["RESULT_SCHEMA", "DEFAULT_CLOCK_NS", "DEFAULT_WORKLOADS", "MAC_SHAPE",
-           "MIN_UTILISATION", "workload_shape", "step_timeout_s", "evaluate"]
+           "MIN_UTILISATION", "workload_shape", "workload_codes", "step_timeout_s", "evaluate"]
 
 RESULT_SCHEMA = "qmac.result/1"
 DEFAULT_WORKLOADS = ("minilm", "synthetic", "uniform", "zeros")
@@ -66,6 +66,12 @@ def workload_shape(config: Any) -> tuple[int, int, int]:
     while m * k * n < MIN_UTILISATION * config.gemm_cycles(m, k, n) * rows * cols:
         m += 1
     return m, k, n
+
+
+def workload_codes(config: Any, name: str, seed: int) -> tuple[Any, Any]:
+    """``(a_codes, w_codes)`` of workload ``name`` for ``config``'s design: its shape, its weight
+    format and its activation format (an FP8 activation is drawn as FP8 codes, not INT8)."""
+    return make_workload(name, *workload_shape(config), config.weight, seed, act=config.act)
 
 
 def step_timeout_s(config: Any) -> float:
@@ -127,7 +133,7 @@ def _evaluate_in(config: Any, *, liberty: Path, cells_verilog: Path, clock_ns: f
     traces, activities = {}, {}
     t0 = time.perf_counter()
     for name in workloads:
-        a_codes, w_codes = make_workload(name, m, k, n, config.weight, seed)
+        a_codes, w_codes = workload_codes(config, name, seed)
         trace = config.gemm_trace(a_codes, w_codes)
         simulator = choose_simulator(trace.cycles * len(workloads), verilator_built(
             trace, config.name, synth.netlist, liberty, job / "gatesim_bench"))

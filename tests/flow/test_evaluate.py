@@ -13,7 +13,7 @@ import pytest
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 from flow.evaluate import (DEFAULT_WORKLOADS, MAC_SHAPE, MIN_UTILISATION, evaluate,
-                           workload_shape)
+                           workload_codes, workload_shape)
 from flow.liberty import read_liberty
 from flow.tools import DEFAULT_LIBERTY
 
@@ -224,3 +224,15 @@ def test_systolic_array_flow(build_root: Path) -> None:
     assert steady["energy_per_mac_pj"] < uniform["energy_per_mac_pj"]
     assert zeros["internal_mw"] + zeros["switching_mw"] < uniform["internal_mw"] + uniform[
         "switching_mw"]
+
+
+@pytest.mark.parametrize("workload", DEFAULT_WORKLOADS)
+def test_workloads_draw_activations_in_the_designs_format(workload: str) -> None:
+    """Before: the flow drew INT8 activations for every design, and an FP8 E4M3-activation MAC
+    stopped the report (code -127 is not an FP8 code)."""
+    config = MACConfig("fp4", act="fp8e4m3")
+    a_codes, w_codes = workload_codes(config, workload, seed=0)
+    assert a_codes.shape == (MAC_SHAPE[0], MAC_SHAPE[1]) and w_codes.shape == MAC_SHAPE[1:]
+    assert np.isin(a_codes, config.act.finite_codes).all()
+    assert np.isin(w_codes, config.weight.finite_codes).all()
+    config.gemm_trace(a_codes, w_codes)  # the golden model accepts them
