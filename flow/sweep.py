@@ -231,9 +231,10 @@ def run_sweep(sweep: Sweep, out_dir: Path, *, cache_dir: Path = DEFAULT_CACHE,
         summaries.append(summarize(study, results, accuracy=accuracy, date=date))
     if len(summaries) == 1:
         write_report(summaries[0], out_dir)
+        clock(f"{'report':<9}{Path(out_dir) / 'report.md'}")
     else:
         _write_many(summaries, out_dir)
-    clock(f"{'written':<9}{out_dir}")
+        clock(f"{'written':<9}{out_dir}")
     return summaries
 
 

@@ -1,13 +1,20 @@
-"""Shared pytest set-up: a per-worker build folder (`build_root`)."""
+"""Shared pytest set-up: a per-worker build folder (`build_root`), and Ctrl-C that works."""
 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# A shell without job control starts background jobs (a CI runner's `make test &`) with SIGINT
+# ignored, and an ignored signal stays ignored across exec: the tests that press Ctrl-C on a qmac
+# subprocess would then test nothing. A handler of our own is reset to the default on exec, so
+# every process the tests start gets Python's KeyboardInterrupt again.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

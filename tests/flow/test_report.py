@@ -398,10 +398,10 @@ def test_cli_defaults_resolve_against_the_current_folder(tmp_path: Path,
     """Before: the defaults pointed into the install root, whatever the current folder."""
     seen = {}
 
-    def fake_report(study, out_dir, *, cache_dir, progress):
+    def fake_sweep(sweep, out_dir, *, cache_dir, executor, progress):
         seen.update(out=Path(out_dir).resolve(), cache=Path(cache_dir).resolve())
 
-    monkeypatch.setattr("flow.cli.report", fake_report)
+    monkeypatch.setattr("flow.cli.run_sweep", fake_sweep)
     monkeypatch.chdir(tmp_path)
     assert qmac_cli.main(["report", "--quick"]) == 0
     assert seen == {"out": tmp_path / "reports", "cache": tmp_path / "build" / "cache"}
