@@ -35,7 +35,7 @@ from flow.tools import find_tools
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 from hw.build import build, require_hardware
-from hw.product import ScaledProduct
+from hw.product import product_for
 from hw.export import write_atomic
 from hw.systolic import PE
 from formal.spec import array_spec, mac_spec, pe_spec
@@ -83,11 +83,12 @@ class Proof:
 def design_verilog(design: str, config: Any, component: wiring.Component | None = None) -> str:
     """The generated Verilog of ``design`` as module ``dut`` (``component`` replaces the
     generator's, for the mutation tests). ``hw.build`` refuses a format no generator
-    implements, the PE's included."""
+    implements, the PE's included; the PE gets the product the array builds it with
+    (``hw.product.product_for``: the decoded datapaths for FP, NF4 and ternary weights)."""
     if component is None:
         if design == "pe":
             require_hardware(config)
-            component = PE(config, ScaledProduct(config.weight, config.product))
+            component = PE(config, product_for(config))
         else:
             component = build(config)
     return verilog.convert(component, name="dut", emit_src=False)

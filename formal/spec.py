@@ -12,11 +12,15 @@ from __future__ import annotations
 import re
 
 from golden.arith import Overflow, acc_range, signed_bits
+from golden.datapath import decode_operand, uses_grid_product
 from golden.formats import Format
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 
 __all__ = ["mac_spec", "pe_spec", "array_spec"]
+
+CARRY_IN = " + $signed({1'b0, stage_carry})"
+"""The staged carry as a signed term: an unsigned bit would make the whole sum unsigned."""
 
 
 def mac_spec(config: MACConfig, module: str) -> str:
@@ -33,7 +37,21 @@ def mac_spec(config: MACConfig, module: str) -> str:
         *_weight_table(weight, "w", "weight", value_bits),
         f"  wire signed [{full - 1}:0] product = weight * x;",
     ]
-    if config.pipeline:
+    carry = config.pipeline and not uses_grid_product(weight, config.act) and any(
+        decode_operand(fmt, fmt.codes)[2].any() for fmt in (weight, config.act))
+    if carry:
+        # A decoded datapath with a sign bit stages golden.datapath.product_model's (word,
+        # carry): the product minus the operands' sign xor, and that xor (the adder's carry-in).
+        lines += [f"  reg signed [{config.word_bits - 1}:0] stage_product;",
+                  "  reg stage_carry, stage_valid, stage_clear;",
+                  *_sign_table(weight, "w", "w_negative"),
+                  *_sign_table(config.act, "x", "x_negative"),
+                  "  wire negative = w_negative ^ x_negative;"]
+        stage = ["stage_product <= product - negative;", "stage_carry <= negative;",
+                 "stage_valid <= valid;", "stage_clear <= clear;"]
+        zero = ["stage_product <= 0;", "stage_carry <= 0;", "stage_valid <= 0;",
+                "stage_clear <= 0;"]
+    elif config.pipeline:
         # golden.arith.product_bits holds every product exactly, so the stage keeps its value.
         lines += [f"  reg signed [{config.product_bits - 1}:0] stage_product;",
                   "  reg stage_valid, stage_clear;"]
@@ -45,7 +63,8 @@ def mac_spec(config: MACConfig, module: str) -> str:
         stage, zero = [], []
     lines += [
         f"  wire signed [{acc_bits - 1}:0] base = stage_clear ? {_lit(0, acc_bits)} : acc;",
-        f"  wire signed [{wide - 1}:0] total = base + stage_product;",
+        f"  wire signed [{wide - 1}:0] total = base + stage_product"
+        f"{CARRY_IN if carry else ''};",
         f"  wire signed [{acc_bits - 1}:0] sum = {_overflow(config.overflow, acc_bits, wide)};",
         "  always @(posedge clk) begin",
         "    if (rst) begin",
@@ -128,6 +147,16 @@ def _case_table(weight: Format, code: str, value: str, value_bits: int) -> list[
         lines.append(f"      {weight.bits}'b{c & mask:0{weight.bits}b}: {value} = "
                      f"{_lit(v, value_bits)};")
     return lines + [f"      default: {value} = {_lit(items[-1][1], value_bits)};", "    endcase"]
+
+
+def _sign_table(fmt: Format, code: str, name: str) -> list[str]:
+    """``reg name`` = the sign bit golden's decoder (``decode_operand``) gives ``code``."""
+    negative = decode_operand(fmt, fmt.codes)[2]
+    mask = (1 << fmt.bits) - 1
+    items = [f"      {fmt.bits}'b{int(c) & mask:0{fmt.bits}b}: {name} = 1'b{int(n)};"
+             for c, n in zip(fmt.codes, negative)]
+    return [f"  reg {name};", "  always @*", f"    case ({code})", *items[:-1],
+            f"      default: {name} = 1'b{int(negative[-1])};", "    endcase"]
 
 
 def _overflow(overflow: Overflow, acc_bits: int, wide: int, total: str = "total") -> str:
