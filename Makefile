@@ -28,6 +28,10 @@ prove: setup
 	$(QMAC) prove --design mac --weight int8 --pipeline
 	$(QMAC) prove --design mac --weight int8 --saturate --pipeline
 	$(QMAC) prove --design pe --weight int8
+	$(QMAC) prove --design mac --weight fp8e4m3
+	$(QMAC) prove --design mac --weight fp8e4m3 --saturate --pipeline
+	$(QMAC) prove --design pe --weight fp8e4m3
+	$(QMAC) prove --design mac --weight fp8e5m2 --acc-bits 48
 	$(QMAC) prove --design systolic --rows 8 --cols 8 --weight int2 --act-bits 2 --acc-bits 8 --acc-depth 4
 	$(QMAC) prove --design systolic --rows 16 --cols 16 --weight int2 --act-bits 2 --acc-bits 8
 

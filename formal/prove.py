@@ -184,7 +184,7 @@ def miter_script(gold: tuple[str, str], gate: tuple[str, str]) -> str:
         f"design -copy-from {_GOLD} -as {_GOLD} {_GOLD}",
         f"miter -equiv -flatten -make_assert -make_outputs {_GOLD} {_GATE} miter",
         "hierarchy -top miter",
-        "sat -verify -prove-asserts -show-ports miter",
+        "sat -verify -prove-asserts -set-assumes -show-ports miter",
         "",
     ])
 
@@ -192,9 +192,9 @@ def miter_script(gold: tuple[str, str], gate: tuple[str, str]) -> str:
 def _prepare(verilog_file: str, top: str, name: str) -> list[str]:
     """Read one side as flat logic and flip-flops, renamed ``name``; ``proc -norom`` keeps the
     spec's case tables as logic the SAT solver reads, ``memory`` turns memories into registers."""
-    return [f"read_verilog {verilog_file}", f"hierarchy -top {top}",
+    return [f"read_verilog -formal {verilog_file}", f"hierarchy -top {top}",
             *([f"rename {top} {name}"] if top != name else []),
-            "proc -norom", "flatten", "memory", "opt_clean"]
+            "proc -norom", "chformal -lower", "flatten", "memory", "opt_clean"]
 
 
 def _cut_open(verilog_file: str, top: str, name: str) -> list[str]:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from golden.arith import Overflow, acc_range, signed_bits
-from golden.datapath import decode_operand, uses_grid_product
+from golden.datapath import decode_operand, product_model
 from golden.formats import Format
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
@@ -35,18 +37,15 @@ def mac_spec(config: MACConfig, module: str) -> str:
         f"    input signed [{act_bits - 1}:0] x, input valid, input clear,",
         f"    output reg signed [{acc_bits - 1}:0] acc, output reg acc_valid);",
         *_weight_table(weight, "w", "weight", value_bits),
+        *_assume_finite(weight, "w"),
         f"  wire signed [{full - 1}:0] product = weight * x;",
     ]
-    carry = config.pipeline and not uses_grid_product(weight, config.act) and any(
-        decode_operand(fmt, fmt.codes)[2].any() for fmt in (weight, config.act))
+    carry = _carry_lines(config) if config.pipeline else []
     if carry:
-        # A decoded datapath with a sign bit stages golden.datapath.product_model's (word,
-        # carry): the product minus the operands' sign xor, and that xor (the adder's carry-in).
+        # The stage holds golden.datapath.product_model's (word, carry): the product minus the
+        # carry the hardware feeds the adder, and that carry.
         lines += [f"  reg signed [{config.word_bits - 1}:0] stage_product;",
-                  "  reg stage_carry, stage_valid, stage_clear;",
-                  *_sign_table(weight, "w", "w_negative"),
-                  *_sign_table(config.act, "x", "x_negative"),
-                  "  wire negative = w_negative ^ x_negative;"]
+                  "  reg stage_carry, stage_valid, stage_clear;", *carry]
         stage = ["stage_product <= product - negative;", "stage_carry <= negative;",
                  "stage_valid <= valid;", "stage_clear <= clear;"]
         zero = ["stage_product <= 0;", "stage_carry <= 0;", "stage_valid <= 0;",
@@ -99,6 +98,7 @@ def pe_spec(config: SystolicConfig, module: str) -> str:
         f"  reg {code} bank0, bank1;",
         f"  wire {code} selected = bank_in ? bank1 : bank0;",
         *_weight_table(weight, "selected", "weight", value_bits),
+        *(line for code in ("w_in", "bank0", "bank1") for line in _assume_finite(weight, code)),
         f"  wire signed [{full - 1}:0] product = weight * x_in;",
         f"  wire signed [{wide - 1}:0] total = psum_in + product;",
         "  assign w_out = load_bank ? bank1 : bank0;",
@@ -149,14 +149,58 @@ def _case_table(weight: Format, code: str, value: str, value_bits: int) -> list[
     return lines + [f"      default: {value} = {_lit(items[-1][1], value_bits)};", "    endcase"]
 
 
-def _sign_table(fmt: Format, code: str, name: str) -> list[str]:
-    """``reg name`` = the sign bit golden's decoder (``decode_operand``) gives ``code``."""
-    negative = decode_operand(fmt, fmt.codes)[2]
+def _assume_finite(fmt: Format, code: str) -> list[str]:
+    """An assumption that ``code`` is finite, for a format with NaN/Inf codes.
+
+    golden's arithmetic refuses non-finite codes (``Format.check_codes``) and no quantizer emits
+    them, so they are outside the specification's domain: what the hardware does with them is
+    unspecified, and spending gates to pin it (say, to zero) would only inflate the area the
+    report charges. For a register (a PE's weight bank) the assumption is the inductive
+    invariant that it only ever loads finite codes from its assumed-finite input.
+    """
+    finite = fmt.finite_mask
+    if finite.all():
+        return []
     mask = (1 << fmt.bits) - 1
-    items = [f"      {fmt.bits}'b{int(c) & mask:0{fmt.bits}b}: {name} = 1'b{int(n)};"
-             for c, n in zip(fmt.codes, negative)]
+    name = f"{code}_finite"
+    items = [f"      {fmt.bits}'b{int(c) & mask:0{fmt.bits}b}: {name} = 1'b0;"
+             for c, ok in zip(fmt.codes, finite) if not ok]
+    return [f"  reg {name};", "  always @*", f"    case ({code})", *items,
+            f"      default: {name} = 1'b1;", "    endcase", f"  always @* assume({name});"]
+
+
+def _carry_lines(config: MACConfig) -> list[str]:
+    """Lines defining ``negative``, the carry into the adder that golden's ``product_model`` says
+    the product datapath forms, or none when it is always 0.
+
+    Two shapes occur: a carry that depends on the weight code alone (dINT's ``cin`` variant: a
+    negative special code forms ``~(x << k)`` plus 1), and the operands' sign xor (the decoded
+    datapaths' negation by carry-in). Each is generated as case tables from golden's model.
+    """
+    weight, act = config.weight, config.act
+    w, x = np.meshgrid(weight.finite_codes, act.finite_codes, indexing="ij")
+    carry = product_model(weight, act, config.product, w, x)[1]
+    if not carry.any():
+        return []
+    if (carry == carry[:, :1]).all():
+        return _flag_table(weight, "w", "negative", carry[:, 0])
+    w_negative = decode_operand(weight, weight.finite_codes)[2]
+    x_negative = decode_operand(act, act.finite_codes)[2]
+    if not (carry == (w_negative[:, None] ^ x_negative[None, :])).all():
+        raise ValueError(f"the carry of {weight.name} x {act.name} is neither the weight's own "
+                         "nor the operands' sign xor: the spec has no shape for it")
+    return [*_flag_table(weight, "w", "w_negative", w_negative),
+            *_flag_table(act, "x", "x_negative", x_negative),
+            "  wire negative = w_negative ^ x_negative;"]
+
+
+def _flag_table(fmt: Format, code: str, name: str, flags: np.ndarray) -> list[str]:
+    """``reg name`` = ``flags`` of each finite code of ``fmt``, as a case table."""
+    mask = (1 << fmt.bits) - 1
+    items = [f"      {fmt.bits}'b{int(c) & mask:0{fmt.bits}b}: {name} = 1'b{int(f)};"
+             for c, f in zip(fmt.finite_codes, flags)]
     return [f"  reg {name};", "  always @*", f"    case ({code})", *items[:-1],
-            f"      default: {name} = 1'b{int(negative[-1])};", "    endcase"]
+            f"      default: {name} = 1'b{int(flags[-1])};", "    endcase"]
 
 
 def _overflow(overflow: Overflow, acc_bits: int, wide: int, total: str = "total") -> str:

@@ -18,6 +18,7 @@ from sim.runner import run_cocotb
 
 SPECS = [(MACConfig(DINT4, overflow=Overflow.SATURATE, pipeline=True), mac_spec),
          (MACConfig(INT4), mac_spec),
+         (MACConfig(DINT4, pipeline=True, product="cin"), mac_spec),
          (SystolicConfig(2, 3, DINT4, acc_bits=12, acc_depth=3), array_spec),
          (SystolicConfig(2, 2, INT4, acc_bits=13, overflow=Overflow.SATURATE), array_spec)]
 
