@@ -1,8 +1,8 @@
 """Mutation score: the share of non-equivalent Yosys mutants the cocotb regression kills.
 
-``formal.mutate.campaign`` runs ``MUTANTS`` mutants of each MAC (INT8, INT4, dINT4; saturating
-and pipelined, the variant with the most logic) and of a 4x4 dINT4 array with a saturating output
-accumulator, on Icarus, in parallel over the cores. Survivors are classified by SAT; equivalent
+``formal.mutate.campaign`` runs ``MUTANTS`` mutants of each MAC (INT8, INT4, dINT4 and the format
+zoo's FP4, NF4, ternary; saturating and pipelined, the variant with the most logic) and of a 4x4
+dINT4 array with a saturating output accumulator, on Icarus, in parallel over the cores. Survivors are classified by SAT; equivalent
 ones do not count. Target: at least 98 % of the non-equivalent mutants killed per design; every
 surviving non-equivalent mutant is printed.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from golden.arith import Overflow
-from golden.formats import DINT4, INT4, INT8
+from golden.formats import DINT4, INT4, INT8, get_format
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 from formal.mutate import campaign
@@ -25,7 +25,7 @@ MUTANTS = 20
 SEED = 1
 
 DESIGNS = [*(MACConfig(fmt, overflow=Overflow.SATURATE, pipeline=True)
-             for fmt in (INT8, INT4, DINT4)),
+             for fmt in (INT8, INT4, DINT4, *map(get_format, ("fp4", "nf4", "ternary")))),
            SystolicConfig(4, 4, DINT4, acc_bits=12, overflow=Overflow.SATURATE, acc_depth=4)]
 
 

@@ -16,11 +16,12 @@ from golden.arith import Overflow, acc_range, product_range
 from golden.designs import config_from_json
 from golden.mac import MACConfig
 from sim.driver import check_every_cycle
-from sim.stimulus import extreme_codes, load_plugins, scaled, uniform_codes
+from sim.stimulus import load_plugins, scaled, uniform_codes
 
 RANDOM_CYCLES = 4000
 CORNER_MAX_STEPS = 20000
-"""Longest one-sided accumulation the corner stream drives (reaches +-max of acc_bits <= 28)."""
+"""Longest one-sided accumulation the corner stream drives (reaches +-max of acc_bits <= 28
+with INT8 products)."""
 
 
 def _stream(w: np.ndarray, x: np.ndarray, valid: np.ndarray, clear: np.ndarray,
@@ -49,20 +50,38 @@ def random_inputs(config: MACConfig, rng: np.random.Generator,
     return _stream(w, x, valid, clear, config.latency + 1)
 
 
-def _extreme_codes(config: MACConfig, sign: int) -> tuple[int, int]:
-    """(weight code, activation code) of the largest product of the given sign."""
-    pairs = [(int(scaled(config.weight, w)) * int(scaled(config.act, x)), w, x)
-             for w in config.weight.finite_codes.tolist() for x in extreme_codes(config.act)]
-    best = max(pairs) if sign > 0 else min(pairs)
-    return best[1], best[2]
+def _products(config: MACConfig, sign: int) -> list[tuple[int, int, int]]:
+    """(|product|, weight code, activation code) of every distinct nonzero product of the given
+    sign, largest first."""
+    w, x = np.meshgrid(config.weight.finite_codes, config.act.finite_codes, indexing="ij")
+    p = scaled(config.weight, w) * scaled(config.act, x)
+    chosen = sign * p > 0
+    magnitude, first = np.unique(np.abs(p[chosen]), return_index=True)
+    return [(int(m), int(w[chosen][i]), int(x[chosen][i]))
+            for m, i in zip(magnitude[::-1], first[::-1])]
+
+
+def _walk(config: MACConfig, sign: int) -> list[tuple[int, int]]:
+    """Code pairs that sum, from zero, to the value one short of the accumulator's bound of that
+    sign (or as near below as the products allow): the greedy change of ``|bound| - 1`` into the
+    format's products. Landing just inside the bound makes every bit of the clamp comparison
+    matter: a saturation threshold off by ``2**k`` clamps that sum (mutation testing found the
+    FP4 MAC's ``> 2**23 - 1`` with bit 5 stuck at 0 survived the old, coarse stream)."""
+    remaining = (1 << (config.acc_bits - 1)) - 1 - (sign > 0)
+    walk: list[tuple[int, int]] = []
+    for magnitude, w, x in _products(config, sign):
+        count = remaining // magnitude
+        walk += [(w, x)] * count
+        remaining -= count * magnitude
+        if len(walk) > CORNER_MAX_STEPS:
+            break
+    return walk
 
 
 def corner_steps(config: MACConfig, sign: int) -> int:
-    """Extreme products needed to pass the accumulator's bound of that sign, plus three, capped."""
-    w, x = _extreme_codes(config, sign)
-    product = abs(int(scaled(config.weight, w)) * int(scaled(config.act, x)))
-    bound = (1 << (config.acc_bits - 1)) - (sign > 0)
-    return min(-(-bound // product) + 3, CORNER_MAX_STEPS)
+    """Products needed to pass the accumulator's bound of that sign (the walk to one short of
+    it, then two of the smallest and two of the largest product), capped."""
+    return min(len(_walk(config, sign)) + 4, CORNER_MAX_STEPS)
 
 
 def corners_reachable(config: MACConfig) -> bool:
@@ -70,26 +89,33 @@ def corners_reachable(config: MACConfig) -> bool:
 
 
 def corner_inputs(config: MACConfig) -> dict[str, np.ndarray]:
-    """Drive acc to +max and past it, back down once, then to -max and past it.
+    """Drive acc to one short of +max, then across it, back down once; the same at -max.
 
-    Each run starts with ``clear`` and holds one extreme product; an idle cycle separates the
-    runs so a stuck ``valid`` path shows. Wrap then shows the jump to the other end,
-    saturation the clamp and the exact bound when the next opposite product arrives.
+    Each run starts with ``clear``: the walk lands one short of the bound, two of the smallest
+    products of that sign step onto and past it, two of the largest go well past it, and one
+    of the opposite sign comes back. An idle cycle separates the runs so a stuck ``valid`` path
+    shows. Wrap then shows the jump to the other end, saturation the clamp and the exact bound
+    when the opposite product arrives.
     """
-    parts: list[tuple[list[int], list[int], list[int], list[int]]] = []
+    w: list[int] = []
+    x: list[int] = []
+    valid: list[int] = []
+    clear: list[int] = []
     for sign in (1, -1):
-        w, x = _extreme_codes(config, sign)
-        back_w, back_x = _extreme_codes(config, -sign)
-        steps = corner_steps(config, sign)
-        parts.append(([w] * steps + [back_w, 0], [x] * steps + [back_x, 0],
-                      [1] * (steps + 1) + [0], [1] + [0] * steps + [0]))
-    w, x, valid, clear = (sum((p[i] for p in parts), []) for i in range(4))
+        products = _products(config, sign)
+        largest, smallest = products[0][1:], products[-1][1:]
+        back = _products(config, -sign)[0][1:]
+        run = [*_walk(config, sign), smallest, smallest, largest, largest, back]
+        w += [pair[0] for pair in run] + [0]
+        x += [pair[1] for pair in run] + [0]
+        valid += [1] * len(run) + [0]
+        clear += [1] + [0] * len(run)
     return _stream(w, x, valid, clear, config.latency + 1)
 
 
 def impulse_inputs(config: MACConfig) -> dict[str, np.ndarray]:
     """One valid, cleared product of the largest magnitude after idle cycles, then idle."""
-    w, x = _extreme_codes(config, 1)
+    w, x = _products(config, 1)[0][1:]
     idle = 3
     length = idle + 1 + config.latency + 2
     inputs = {name: np.zeros(length, dtype=np.int64) for name in ("w", "x", "valid", "clear")}

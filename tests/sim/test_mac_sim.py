@@ -76,6 +76,8 @@ def test_corner_stimulus_reaches_both_accumulator_bounds(config: MACConfig) -> N
     lo, hi = acc_range(config.acc_bits)
     if config.overflow is Overflow.SATURATE:
         assert acc.max() == hi and acc.min() == lo
+        # One short of each bound, so every bit of the clamp's comparison is exercised.
+        assert {hi - 1, lo + 1} <= set(acc.tolist())
     else:
         jumps = np.diff(acc)
         assert (jumps < -(1 << (config.acc_bits - 2))).any() and \
