@@ -13,7 +13,7 @@ from pathlib import Path
 
 from golden.formats import INT8
 from golden.mac import MACConfig
-from sim.regress import TEST_MODULES
+from golden.designs import DESIGN_KINDS
 from sim.runner import run_cocotb
 from sim.toolchain import SIMULATORS
 
@@ -25,7 +25,7 @@ BUILD = Path(__file__).resolve().parent.parent / "build" / "bench" / "sim"
 def run() -> list[str]:
     lines = [f"{CONFIG.name}, exhaustive sweep, target driver/bare <= {TARGET_RATIO}"]
     for sim in SIMULATORS:
-        drive = run_cocotb(CONFIG, sim, TEST_MODULES["mac"], BUILD / CONFIG.name, seed=0,
+        drive = run_cocotb(CONFIG, sim, DESIGN_KINDS["mac"].testbench, BUILD / CONFIG.name, seed=0,
                            testcase="exhaustive").stats[0]
         bare = run_cocotb(CONFIG, sim, "bench.tb_clock", BUILD / CONFIG.name, seed=0,
                           extra_env={"QMAC_BENCH_CYCLES": str(drive["cycles"])}).stats[0]

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from golden.systolic import SystolicConfig, scalesim_ws_cycles
-from sim.regress import TEST_MODULES
+from golden.designs import DESIGN_KINDS
 from sim.runner import run_cocotb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +112,7 @@ def scalesim_compute_cycles(rows: int, cols: int, m: int, k: int, n: int) -> int
 def rtl_gemm(config: SystolicConfig, sim: str, shape: tuple[int, int, int]) -> tuple[int, float]:
     """Run one random GEMM through the RTL (cycle-exact vs golden): (cycles, seconds)."""
     m, k, n = shape
-    run = run_cocotb(config, sim, TEST_MODULES["systolic"], WORK / config.name, seed=SEED,
+    run = run_cocotb(config, sim, DESIGN_KINDS["systolic"].testbench, WORK / config.name, seed=SEED,
                      extra_env={"QMAC_GEMM": f"{m}x{k}x{n}"}, testcase="tiled_gemm")
     stat = run.stats[-1]
     return int(stat["cycles"]), float(stat["seconds"])

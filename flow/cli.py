@@ -7,6 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
+from golden.designs import flow_kinds
 from golden.workloads import WORKLOADS
 from hw.cli import add_design_options, config_from_args
 from hw.export import write_atomic
@@ -17,10 +18,6 @@ from flow.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
 from flow.executors import open_executor
 from flow.report import DEFAULT_CACHE, DEFAULT_OUT, make_study, parse_recipes
 from flow.sweep import Sweep, load_spec, run_sweep
-
-SYNTH_DESIGNS = ("mac", "systolic")
-"""Design kinds ``qmac synth`` evaluates (its workloads are element codes without block scales,
-so the block-scaled MAC is generated and regressed but not yet synthesised here)."""
 
 __all__ = ["register", "summary"]
 
@@ -83,7 +80,7 @@ def _register_synth(subparsers: argparse._SubParsersAction) -> None:
         description="Export, synthesise (Yosys) onto a Liberty library, time (OpenSTA), replay "
                     "workloads on the gate-level netlist (Icarus) and estimate power from the "
                     "measured activity. Writes <out>/<name>/result.json.")
-    add_design_options(parser, SYNTH_DESIGNS)
+    add_design_options(parser, flow_kinds())
     _add_flow_options(parser, clock_help="clock period in ns",
                       workload_help="workload to simulate; repeat for several (default: all)")
     parser.add_argument("--recipe", default=DEFAULT_RECIPE.name, choices=list(RECIPES),

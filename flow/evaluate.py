@@ -23,6 +23,7 @@ from typing import Any, Callable
 import amaranth
 
 from golden.checks import check_int, check_positive
+from golden.designs import design_kind, flow_kinds
 from golden.workloads import WORKLOADS, make_workload
 from hw.export import export, write_atomic
 from flow.activity import NetActivity
@@ -37,7 +38,7 @@ from flow.synth import PE_INSTANCE, area_report, flat_module, synthesize
 from flow.tools import find_tools, library_files
 
 __all__ = ["RESULT_SCHEMA", "DEFAULT_CLOCK_NS", "DEFAULT_WORKLOADS", "MAC_SHAPE",
-           "MIN_UTILISATION", "workload_shape", "workload_codes", "step_timeout_s", "evaluate"]
+           "MIN_UTILISATION", "workload_shape", "mac_shape", "array_shape", "workload_codes", "step_timeout_s", "evaluate"]
 
 RESULT_SCHEMA = "qmac.result/1"
 DEFAULT_WORKLOADS = ("minilm", "synthetic", "uniform", "zeros")
@@ -52,15 +53,25 @@ MIN_UTILISATION = 0.98
 
 
 def workload_shape(config: Any) -> tuple[int, int, int]:
-    """GEMM shape (M, K, N) each workload streams through ``config``'s design.
+    """GEMM shape (M, K, N) each workload streams through ``config``'s design (its kind's
+    ``workload``); a kind without one is refused in one line."""
+    kind = design_kind(config)
+    if kind.workload is None:
+        raise ValueError(f"design kind must be one of {list(flow_kinds())} for the flow, not "
+                         f"{kind.name!r} (its workloads are not defined yet)")
+    return kind.load("workload")(config)
 
-    A MAC gets ``MAC_SHAPE``. An R x C array gets K = 2R (two weight tiles, so the double-buffered
-    bank swap is exercised), N = C and the fewest rows M that keep the whole run at least
+
+def mac_shape(config: Any) -> tuple[int, int, int]:
+    """A MAC streams ``MAC_SHAPE``."""
+    return MAC_SHAPE
+
+
+def array_shape(config: Any) -> tuple[int, int, int]:
+    """An R x C array gets K = 2R (two weight tiles, so the double-buffered bank swap is
+    exercised), N = C and the fewest rows M that keep the whole run at least
     ``MIN_UTILISATION`` busy (golden cycle model), so the R-cycle weight fill and the R + C
-    cycle drain weigh at most 2 %: M = 147 for 2 x 2, 1176 for 16 x 16.
-    """
-    if config.kind == "mac":
-        return MAC_SHAPE
+    cycle drain weigh at most 2 %: M = 147 for 2 x 2, 1176 for 16 x 16."""
     rows, cols = config.rows, config.cols
     k, n, m = 2 * rows, cols, 1
     while m * k * n < MIN_UTILISATION * config.gemm_cycles(m, k, n) * rows * cols:

@@ -17,6 +17,7 @@ plot of all points.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import itertools
@@ -26,11 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from golden.arith import Overflow
 from golden.checks import check_int, check_positive
+from golden.datapath import DEFAULT_PRODUCT
+from golden.designs import flow_kinds
 from golden.formats import get_format
-from golden.mac import MACConfig
-from golden.systolic import SystolicConfig
 from golden.workloads import WORKLOADS
 from flow.evaluate import DEFAULT_CLOCK_NS, DEFAULT_WORKLOADS
 from flow.folders import check_folder, write_folder
@@ -39,6 +39,7 @@ from flow.report import (
     CSV_COLUMNS, DEFAULT_CACHE, Study, _Clock, csv_rows, parse_sizes, run_study, summarize,
     write_report, write_report_files)
 from flow.tech import TECHNOLOGIES
+from hw.cli import config_from_args
 
 __all__ = ["SPECS", "AXES", "Sweep", "load_spec", "parse_spec", "run_sweep", "sweep_csv"]
 
@@ -162,25 +163,22 @@ def _config(where: str, point: dict[str, Any]) -> Any:
     """The golden config of one point; bad values raise naming the spec block and key."""
     try:
         kind = point["kind"]
-        if kind not in ("mac", "systolic"):
-            raise ValueError(f"kind must be one of ['mac', 'systolic'], not {kind!r}")
+        if kind not in flow_kinds():
+            raise ValueError(f"kind must be one of {list(flow_kinds())}, not {kind!r}")
         if point["overflow"] not in ("wrap", "saturate"):
             raise ValueError(f"overflow must be one of ['wrap', 'saturate'], not "
                              f"{point['overflow']!r}")
         if not isinstance(point["pipeline"], bool):
             raise ValueError(f"pipeline must be true or false, not {point['pipeline']!r}")
-        common = {"acc_bits": point["acc_bits"], "overflow": Overflow(point["overflow"]),
-                  "act": _format("act", point["act"])}
-        weight = _format("weight", point["weight"])
-        if kind == "mac":
-            return MACConfig(weight, pipeline=point["pipeline"], **common)
-        if point["pipeline"]:
-            raise ValueError("pipeline applies to kind 'mac' only, not to 'systolic' (the "
-                             "array's PEs are registered already)")
         if not isinstance(point["size"], str):
             raise ValueError(f"size must be a string N or RxC, not {point['size']!r}")
         (rows, cols), = parse_sizes(point["size"])
-        return SystolicConfig(rows, cols, weight, **common)
+        # A point is the CLI's design options, so the kind's one options builder makes it.
+        return config_from_args(argparse.Namespace(
+            design=kind, weight=_format("weight", point["weight"]),
+            act=_format("act", point["act"]), act_bits=None, acc_bits=point["acc_bits"],
+            saturate=point["overflow"] == "saturate", pipeline=point["pipeline"],
+            product=DEFAULT_PRODUCT, rows=rows, cols=cols, psum_bits=None, acc_depth=0))
     except (ValueError, TypeError) as err:
         raise ValueError(f"{where}: {err}") from None
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from formal.mutate import campaign
 from formal.prove import DESIGNS, prove
-from hw.cli import CONFIG_FROM_ARGS, add_design_options, config_from_args
+from hw.cli import add_design_options, config_from_args, systolic_config
 from sim.toolchain import SIMULATORS
 
 
@@ -46,7 +46,7 @@ def _prove(args: argparse.Namespace) -> int:
         if args.pipeline or args.saturate:
             raise ValueError("--pipeline and --saturate apply to --design mac only: the PE's "
                              "partial sum always wraps and it has no pipeline option")
-        config = CONFIG_FROM_ARGS["systolic"](args)
+        config = systolic_config(args)
     else:
         config = config_from_args(args)
     proof = prove(design, config, args.out / design)

@@ -3,7 +3,7 @@ catch?
 
 Yosys's ``mutate`` pass lists N single-bit faults (inverted, stuck-at-0/1 or XOR-ed port bits of
 RTLIL cells), evenly sampled over the design (``mutate -list N -seed S``). Each mutant is written
-as Verilog and run through the design's cocotb regression (``sim.regress.TEST_MODULES``); a
+as Verilog and run through the design's cocotb regression (its kind's ``testbench``); a
 failing regression kills it. A survivor is then compared with the unmutated design: first the
 combinational miter of the next-state functions with free state (``formal.prove``), which proves
 equivalence in every state; if that fails, a sequential miter from reset (``sat -tempinduct``)
@@ -33,10 +33,10 @@ from flow.process import ToolError, run_tool
 from flow.tools import find_tools
 from formal.prove import StateMismatch, miter_script, run_yosys, sequential_script
 from golden.checks import check_int
+from golden.designs import design_kind
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 from hw.export import export
-from sim.regress import TEST_MODULES
 from sim.runner import run_cocotb
 from sim.toolchain import check_sim
 
@@ -160,7 +160,7 @@ def check_mutant(config: MACConfig | SystolicConfig, index: int, command: str, o
     mutant = write_mutant(original, top, command, job_dir / "mutant.v")
     reference = write_mutant(original, top, "", job_dir / "reference.v")
     try:
-        run_cocotb(config, sim, TEST_MODULES[config.kind], job_dir / "sim", seed=seed,
+        run_cocotb(config, sim, design_kind(config).testbench, job_dir / "sim", seed=seed,
                    verilog=mutant, timeout=sim_timeout)
     except ToolError as err:
         return MutantResult(index, command, "killed", f"regression stopped: {err}"[:200],

@@ -1,21 +1,16 @@
-"""Design kind -> Amaranth generator: the one place that turns a golden config into hardware."""
+"""The one place that turns a golden config into hardware (the generator its kind names in
+``golden.designs.DESIGN_KINDS``)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from amaranth.lib import wiring
 
 from golden.datapath import check_hardware
-from hw.blockmac import BlockMAC
-from hw.mac import MAC
-from hw.systolic import SystolicArray
+from golden.designs import design_kind
 
-__all__ = ["BUILDERS", "build", "require_hardware"]
-
-BUILDERS: dict[str, Callable[[Any], wiring.Component]] = {
-    "mac": MAC, "systolic": SystolicArray, "block_mac": BlockMAC}
-"""``config.kind`` -> component class; each takes the config as its only argument."""
+__all__ = ["build", "require_hardware"]
 
 
 def build(config: Any) -> wiring.Component:
@@ -25,13 +20,11 @@ def build(config: Any) -> wiring.Component:
     here, the one entry to hardware, in one line naming the format.
     """
     require_hardware(config)
-    return BUILDERS[config.kind](config)
+    return design_kind(config).load("component")(config)
 
 
 def require_hardware(config: Any) -> None:
     """ValueError unless a generator implements ``config``'s kind and formats (``build``'s
     check, for callers that build a part, such as ``formal.prove``'s PE)."""
-    kind = getattr(config, "kind", None)
-    if kind not in BUILDERS:
-        raise ValueError(f"config.kind must be one of {sorted(BUILDERS)}, not {kind!r}")
+    design_kind(config)
     check_hardware(config.weight, config.act)

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from golden.arith import Overflow
 from golden.blockmac import BlockMACConfig
 from golden.datapath import DEFAULT_PRODUCT, PRODUCT_DATAPATHS
+from golden.designs import DESIGN_KINDS
 from golden.formats import accepted_names
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
-from hw.build import BUILDERS
 from hw.export import export
 
-__all__ = ["CONFIG_FROM_ARGS", "add_design_options", "config_from_args", "register"]
+__all__ = ["mac_config", "systolic_config", "block_mac_config", "add_design_options",
+           "config_from_args", "register"]
 
 
-def _mac_config(args: argparse.Namespace) -> MACConfig:
+def mac_config(args: argparse.Namespace) -> MACConfig:
+    """The MAC the design options describe (``DesignKind.options`` of ``mac``)."""
     return MACConfig(args.weight, act_bits=args.act_bits, acc_bits=args.acc_bits,
                      overflow=_overflow(args), pipeline=args.pipeline, product=args.product,
                      act=args.act)
@@ -40,16 +42,18 @@ def _systolic_options(parser: argparse.ArgumentParser) -> None:
                        help="rows of the output accumulator memory; 0 = none (default: 0)")
 
 
-def _systolic_config(args: argparse.Namespace) -> SystolicConfig:
+def systolic_config(args: argparse.Namespace) -> SystolicConfig:
+    """The array the design options describe; the pipeline option belongs to the MAC."""
     if args.pipeline:
-        raise ValueError("pipeline applies to --design mac only, not to the systolic array")
+        raise ValueError("pipeline applies to the mac design only, not to the systolic array "
+                         "(its PEs are registered already)")
     return SystolicConfig(args.rows, args.cols, args.weight, act_bits=args.act_bits,
                           psum_bits=args.psum_bits, acc_bits=args.acc_bits,
                           overflow=_overflow(args), acc_depth=args.acc_depth,
                           product=args.product, act=args.act)
 
 
-def _block_mac_config(args: argparse.Namespace) -> BlockMACConfig:
+def block_mac_config(args: argparse.Namespace) -> BlockMACConfig:
     """MX weights times MX activations (``--act``, default: the weight's format)."""
     if args.saturate or args.pipeline or args.product != DEFAULT_PRODUCT:
         raise ValueError("--saturate, --pipeline and --product apply to --design mac and "
@@ -62,16 +66,13 @@ def _block_mac_config(args: argparse.Namespace) -> BlockMACConfig:
                           frac_bits=min(BlockMACConfig.frac_bits, acc_bits - 1))
 
 
-CONFIG_FROM_ARGS: dict[str, Callable[[argparse.Namespace], Any]] = {
-    "mac": _mac_config, "systolic": _systolic_config, "block_mac": _block_mac_config}
-"""``--design`` -> config from the parsed options; other design kinds add their entry here."""
-
-
 def add_design_options(parser: argparse.ArgumentParser,
-                       designs: tuple[str, ...] = tuple(sorted(BUILDERS))) -> None:
+                       designs: tuple[str, ...] | None = None) -> None:
     """The options every design shares (kinds with more parameters add their own); ``designs``
-    are the ``--design`` choices (``qmac prove`` adds the array's processing element)."""
-    parser.add_argument("--design", default="mac", choices=designs,
+    are the ``--design`` choices (default: every registered kind; ``qmac prove`` adds the
+    array's processing element)."""
+    parser.add_argument("--design", default="mac",
+                        choices=tuple(DESIGN_KINDS) if designs is None else designs,
                         help="design kind (default: mac)")
     parser.add_argument("--weight", default="dint4",
                         help=f"weight format: {accepted_names()} (default: dint4)")
@@ -92,10 +93,10 @@ def add_design_options(parser: argparse.ArgumentParser,
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    """The golden config the design options describe."""
-    if args.design not in CONFIG_FROM_ARGS:
-        raise ValueError(f"design must be one of {sorted(CONFIG_FROM_ARGS)}, not {args.design!r}")
-    return CONFIG_FROM_ARGS[args.design](args)
+    """The golden config the design options describe (the kind's ``options`` builder)."""
+    if args.design not in DESIGN_KINDS:
+        raise ValueError(f"design must be one of {sorted(DESIGN_KINDS)}, not {args.design!r}")
+    return DESIGN_KINDS[args.design].load("options")(args)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from golden.formats import get_format
-from sim.regress import DESIGNS, grid, regress
+from sim.regress import designs, grid, regress
 from sim.toolchain import SIMULATORS
 
 
@@ -19,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Every config of the default grids, checked against golden/: per MAC "
                     "exhaustive, random, overflow-corner and latency tests; per array tiled "
                     "GEMMs, zeros, extreme codes and overflow corners.")
-    parser.add_argument("--design", choices=DESIGNS, default="all",
-                        help="which grid: mac, systolic, block_mac or all (default: all, the same cases "
+    parser.add_argument("--design", choices=designs(), default="all",
+                        help=f"which grid: {', '.join(designs())} (default: all, the same cases "
                              "as make test)")
     parser.add_argument("--sim", choices=SIMULATORS, action="append",
                         help="simulator (repeatable; default: both)")

@@ -2,7 +2,8 @@
 
 ``qmac regress`` and the pytest files (``tests/sim/test_mac_sim.py``,
 ``tests/sim/test_systolic_sim.py``) share ``mac_grid`` and ``systolic_grid``, so the CLI and CI
-run the same cases. Each case runs every test of its design's testbench (``TEST_MODULES``) on one
+run the same cases. Each case runs every test of its design kind's testbench
+(``golden.designs.DESIGN_KINDS``) on one
 (config, simulator) pair. A weight filter never selects nothing: a format the default grid does
 not hold on a simulator (any ``intB``/``dintBfF``) gets cases built for it there.
 """
@@ -18,19 +19,20 @@ from golden.arith import MAX_ACC_BITS, Overflow
 from golden.blockmac import BlockMACConfig
 from golden.checks import check_int
 from golden.datapath import DEFAULT_PRODUCT, PRODUCT_DATAPATHS
+from golden.designs import DESIGN_KINDS, design_kind
 from golden.formats import DINT4, FP8_E4M3, INT4, INT8, Format, as_format, get_format
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 from sim.runner import run_cocotb
 from sim.toolchain import SIMULATORS, check_sim
 
-__all__ = ["TEST_MODULES", "DESIGNS", "Case", "CaseResult", "mac_grid", "systolic_grid",
+__all__ = ["designs", "Case", "CaseResult", "mac_grid", "systolic_grid",
            "block_mac_grid", "grid", "quick", "regress", "ZOO", "ACT_PAIRS", "QUICK_ZOO"]
 
-TEST_MODULES = {"mac": "sim.tb_mac", "systolic": "sim.tb_systolic",
-                "block_mac": "sim.tb_blockmac"}
-DESIGNS = (*TEST_MODULES, "all")
-"""Values of ``grid``'s ``design`` (``qmac regress --design``)."""
+def designs() -> tuple[str, ...]:
+    """Values of ``grid``'s ``design`` (``qmac regress --design``): every registered kind and
+    ``"all"``."""
+    return (*DESIGN_KINDS, "all")
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Case:
 
     @property
     def test_module(self) -> str:
-        return TEST_MODULES[self.config.kind]
+        return design_kind(self.config).testbench
 
 
 @dataclass(frozen=True)
@@ -196,13 +198,12 @@ def _placed(everywhere: list, icarus_only: list, sims: tuple[str, ...]) -> list[
 
 def grid(design: str = "all", sims: tuple[str, ...] = SIMULATORS,
          weights: tuple[Format, ...] | None = None) -> list[Case]:
-    """The cases of ``design`` (``"mac"``, ``"systolic"``, ``"block_mac"`` or ``"all"``: MAC
-    cases first)."""
-    if design not in DESIGNS:
-        raise ValueError(f"design must be one of {list(DESIGNS)}, not {design!r}")
-    grids = {"mac": mac_grid, "systolic": systolic_grid, "block_mac": block_mac_grid}
-    return [case for name, make in grids.items() if design in (name, "all")
-            for case in make(sims, weights)]
+    """The cases of ``design`` (a registered kind, or ``"all"``: every kind's grid in
+    registration order)."""
+    if design not in designs():
+        raise ValueError(f"design must be one of {list(designs())}, not {design!r}")
+    return [case for name, kind in DESIGN_KINDS.items() if design in (name, "all")
+            for case in kind.load("grid")(sims, weights)]
 
 
 def _select(cases: list[Case], weights: tuple[Format | str, ...] | None, sims: tuple[str, ...],

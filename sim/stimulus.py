@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 
 import numpy as np
 
@@ -30,6 +31,7 @@ def load_plugins() -> None:
         number = len(_LOADED)
         spec = importlib.util.spec_from_file_location(f"qmac_plugin_{number}", path)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
 
 

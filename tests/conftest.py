@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -19,7 +20,11 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 
 @pytest.fixture(scope="session")
 def build_root() -> Path:
-    """``build/tests/<worker>``: tests build here so parallel workers never share a folder."""
+    """``build/tests/<worker>``, emptied at the start of the session: tests build here so
+    parallel workers never share a folder, and what an interrupted run left behind (an output
+    folder without its marker, which the flow rightly refuses to overwrite) cannot fail the
+    next run."""
     path = ROOT / "build" / "tests" / os.environ.get("PYTEST_XDIST_WORKER", "main")
+    shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -16,8 +16,9 @@ def test_synth_writes_result_and_prints_summary(build_root: Path,
     code = main(["synth", "--design", "mac", "--weight", "int4", "--acc-bits", "16",
                  "--clock-ns", "8", "--workload", "zeros", "--workload", "uniform",
                  "--seed", "4", "-o", str(out)])
-    printed = capsys.readouterr().out
-    assert code == 0
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert code == 0, captured.err
     result = json.loads((out / "mac_int4_x_int8_acc16_wrap" / "result.json").read_text())
     assert result["clock_ns"] == 8.0 and result["seed"] == 4
     assert list(result["power"]["workloads"]) == ["zeros", "uniform"]

@@ -69,7 +69,7 @@ def test_grid_is_every_combination_and_clock_splits_studies() -> None:
     ({"grid": [{"weight": "int8", "workloads": ["llm"]}]},
      r"spec: grid 1: workloads must be names of \[.*\], not 'llm'$"),
     ({"grid": [{"kind": "systolic", "weight": "int8", "pipeline": True}]},
-     r"spec: grid 1: pipeline applies to kind 'mac' only"),
+     r"spec: grid 1: pipeline applies to the mac design only"),
     ({"grid": [{"kind": "systolic", "weight": "int8", "size": "0x2"}]},
      r"spec: grid 1: sizes must be a comma list"),
     ({"grid": [{"weight": "int8", "overflow": []}]}, r"spec: grid 1: overflow must list at least"),

@@ -13,7 +13,7 @@ from golden.formats import DINT4, INT4
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
 from formal.spec import _lit, array_spec, mac_spec
-from sim.regress import TEST_MODULES
+from golden.designs import DESIGN_KINDS
 from sim.runner import run_cocotb
 
 SPECS = [(MACConfig(DINT4, overflow=Overflow.SATURATE, pipeline=True), mac_spec),
@@ -30,7 +30,7 @@ def test_reference_passes_the_regression(config: object, generate: object,
     folder.mkdir(parents=True, exist_ok=True)
     source = folder / "reference.v"
     source.write_text(generate(config, config.name))
-    run = run_cocotb(config, "icarus", TEST_MODULES[config.kind], folder, seed=3, verilog=source)
+    run = run_cocotb(config, "icarus", DESIGN_KINDS[config.kind].testbench, folder, seed=3, verilog=source)
     assert len(run.tests) >= 4
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from golden.arith import default_acc_bits, product_range, signed_bits
-from golden.designs import CONFIG_KINDS, config_from_json, config_from_params
+from golden.designs import DESIGN_KINDS, config_from_json, config_from_params
 from golden.formats import DINT4, INT8
 from golden.systolic import SystolicConfig, scalesim_ws_cycles
 from golden.tiler import schedule_gemm
@@ -49,7 +49,7 @@ def test_default_widths_hold_every_column_sum() -> None:
 def test_params_round_trip_through_the_registry() -> None:
     config = SystolicConfig(3, 5, "int4", act_bits=6, psum_bits=20, acc_bits=22,
                             overflow="saturate", acc_depth=7)
-    assert CONFIG_KINDS["systolic"] is SystolicConfig
+    assert DESIGN_KINDS["systolic"].config is SystolicConfig
     assert config_from_params(config.params()) == config
     assert config_from_json(json.dumps(config.params())) == config
     assert config.name == "systolic_3x5_int4_x_int6_psum20_acc22_saturate_d7"

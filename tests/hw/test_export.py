@@ -13,7 +13,7 @@ import pytest
 from golden.arith import Overflow
 from golden.formats import DINT4
 from golden.mac import MACConfig
-from hw.build import BUILDERS, build
+from hw.build import build
 from hw.export import MANIFEST_SCHEMA, export
 from sim.regress import mac_grid
 from sim.toolchain import lint_verilog, setup_simulator
@@ -61,9 +61,8 @@ def test_build_rejects_unknown_kinds() -> None:
     class Odd:
         kind = "fpga"
 
-    with pytest.raises(ValueError, match=r"^config\.kind must be one of \[.*'mac'.*\], not 'fpga'$"):
+    with pytest.raises(ValueError, match=r"^kind must be one of \[.*'mac'.*\], not 'fpga'$"):
         build(Odd())
-    assert BUILDERS["mac"].__name__ == "MAC"
 
 
 @pytest.mark.parametrize("config", GRID_CONFIGS, ids=lambda c: c.name)

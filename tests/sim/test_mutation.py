@@ -12,7 +12,7 @@ from golden.formats import DINT4
 from golden.mac import MACConfig
 from hw.mac import MAC
 from hw.product import ScaledProduct
-from sim.regress import TEST_MODULES
+from golden.designs import DESIGN_KINDS
 from sim.runner import run_cocotb
 
 SEED = 7
@@ -37,7 +37,7 @@ def test_wrong_special_code_sign_is_caught(sim: str, code: int, build_root: Path
     config = MACConfig(DINT4)
     folder = build_root / "mutation" / f"flip{code}"
     with pytest.raises(AssertionError) as failure:
-        run_cocotb(config, sim, TEST_MODULES["mac"], folder, seed=SEED,
+        run_cocotb(config, sim, DESIGN_KINDS["mac"].testbench, folder, seed=SEED,
                    design=FlippedSpecialMAC(config, code))
     message = str(failure.value)
     assert "exhaustive" in message and "random_stream" in message
@@ -54,6 +54,6 @@ def test_wrong_special_code_sign_is_caught(sim: str, code: int, build_root: Path
 def test_unmutated_subclass_passes(build_root: Path) -> None:
     """The mutation hook itself changes nothing when no code is flipped."""
     config = MACConfig(DINT4)
-    run = run_cocotb(config, "icarus", TEST_MODULES["mac"], build_root / "mutation" / "none",
+    run = run_cocotb(config, "icarus", DESIGN_KINDS["mac"].testbench, build_root / "mutation" / "none",
                      seed=SEED, design=FlippedSpecialMAC(config, flipped=0))
     assert len(run.tests) == 4

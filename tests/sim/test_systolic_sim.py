@@ -14,7 +14,8 @@ import pytest
 
 from golden.systolic import SystolicConfig
 from hw.systolic import SystolicArray
-from sim.regress import TEST_MODULES, Case, quick, systolic_grid
+from golden.designs import DESIGN_KINDS
+from sim.regress import Case, quick, systolic_grid
 from sim.runner import run_cocotb
 
 FAST_VERILATOR_BUILD = "OPT_FAST=-O0 OPT_SLOW=-O0"
@@ -42,5 +43,5 @@ def test_regression_catches_a_wrong_overflow_mode(build_root) -> None:
     wrong = SystolicArray(SystolicConfig(2, 2, "int8", acc_bits=16, overflow="wrap"))
     message = r"failed 1 of 4 tests[\s\S]*overflow_corners.*first mismatch at cycle \d+ on y"
     with pytest.raises(AssertionError, match=message):
-        run_cocotb(claimed, "icarus", TEST_MODULES["systolic"],
+        run_cocotb(claimed, "icarus", DESIGN_KINDS["systolic"].testbench,
                    build_root / "systolic" / "mutant_wrap", seed=1234, design=wrong)
