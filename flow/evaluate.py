@@ -115,7 +115,7 @@ def evaluate(config: Any, *, liberty: Path | str | None = None,
         workloads=workloads, seed=seed, out_dir=private, recipe=recipe, progress=progress))
 
 
-def _evaluate_in(config: Any, *, liberty: Path, cells_verilog: Path, clock_ns: float,
+def _evaluate_in(config: Any, *, liberty: Path, cells_verilog: Path | None, clock_ns: float,
                  workloads: tuple[str, ...], seed: int, out_dir: Path, recipe: Recipe,
                  progress: Callable[[str], None]) -> dict:
     """``evaluate`` on checked arguments, writing ``<out_dir>/<design>/``."""
@@ -193,7 +193,9 @@ def _evaluate_in(config: Any, *, liberty: Path, cells_verilog: Path, clock_ns: f
                        "macs": window.cycles * config.macs_per_cycle, **_components(steady),
                        "energy_per_mac_pj": steady.total_mw * clock_ns / config.macs_per_cycle},
         }
-        if config.kind == "mac":
+        if config.kind == "mac" and cells_verilog is not None:
+            # The SDF replay needs the library's own timing-aware models: generated ones have
+            # no specify blocks, so a library without models gets zero-delay power only.
             sample = sim.activities["glitch"]
             timed = timed_activity(trace, config.name, synth.netlist, liberty, cells_verilog,
                                    job / f"timed_{name}", tools.sta, tools.iverilog, tools.vvp,
@@ -213,7 +215,7 @@ def _evaluate_in(config: Any, *, liberty: Path, cells_verilog: Path, clock_ns: f
         "design": {"name": config.name, "kind": config.kind, "params": config.params(),
                    "macs_per_cycle": config.macs_per_cycle},
         "library": {"name": library.name, "liberty": str(liberty),
-                    "cells_verilog": str(cells_verilog)},
+                    "cells_verilog": None if cells_verilog is None else str(cells_verilog)},
         "clock_ns": float(clock_ns),
         "recipe": recipe.record(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

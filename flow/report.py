@@ -225,7 +225,7 @@ def run_study(study: Study, *, cache_dir: Path = DEFAULT_CACHE, progress: Progre
         evaluate = flow_module.evaluate
     liberty, cells = tools.library_files(study.liberty, study.cells_verilog)
     versions = {**tools.find_tools().versions(), "amaranth": metadata.version("amaranth")}
-    common = {"library_digest": f"{file_digest(liberty)}+{file_digest(cells)}",
+    common = {"library_digest": f"{file_digest(liberty)}+{file_digest(cells) if cells else None}",
               "clock_ns": study.clock_ns, "workloads": study.workloads, "seed": study.seed,
               "tools": versions, "flow_version": flow_version()}
     options = {"liberty": study.liberty, "cells_verilog": study.cells_verilog,

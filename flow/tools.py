@@ -62,12 +62,23 @@ def check_file(path: Path | str, param: str, default: Path) -> Path:
 
 
 def library_files(liberty: Path | str | None,
-                  cells_verilog: Path | str | None) -> tuple[Path, Path]:
-    """The Liberty file (unpacked if gzipped) and cell models to use (``None``: the default
-    technology's), both checked."""
-    return (liberty_file(check_file(liberty or DEFAULT_LIBERTY, "liberty", DEFAULT_LIBERTY)),
-            check_file(cells_verilog or DEFAULT_CELLS_VERILOG, "cells_verilog",
-                       DEFAULT_CELLS_VERILOG))
+                  cells_verilog: Path | str | None) -> tuple[Path, Path | None]:
+    """The Liberty file (``None``: the default technology's; unpacked if gzipped) and the cells'
+    Verilog models, both checked.
+
+    Models not given are those of the known technology whose Liberty this is, and ``None`` for
+    any other Liberty or a technology that ships none: gate-level simulation then uses models
+    generated from the Liberty itself (``flow.cellmodels``). Before, every Liberty got OSU
+    0.18's models, so a sky130 netlist met cells its models did not define.
+    """
+    path = check_file(liberty or DEFAULT_LIBERTY, "liberty", DEFAULT_LIBERTY)
+    if cells_verilog is not None:
+        cells = check_file(cells_verilog, "cells_verilog", DEFAULT_CELLS_VERILOG)
+    else:
+        own = [t.cells_verilog for t in TECHNOLOGIES.values() if t.liberty.resolve() == path]
+        cells = check_file(own[0], "cells_verilog", DEFAULT_CELLS_VERILOG) if own and own[0] \
+            else None
+    return liberty_file(path), cells
 
 
 def _which(name: str, package: str) -> str:

@@ -51,3 +51,20 @@ def test_missing_default_library_names_qflow_package() -> None:
 
 def test_existing_file_is_resolved() -> None:
     assert check_file(DEFAULT_LIBERTY, "liberty", DEFAULT_LIBERTY) == DEFAULT_LIBERTY.resolve()
+
+
+def test_library_files_give_each_liberty_its_own_cell_models(tmp_path: Path) -> None:
+    """Models not given are the technology's own, and none for a Liberty without any; before,
+    every Liberty got osu018's models (sky130 cells then met undefined modules)."""
+    from flow.tech import TECHNOLOGIES
+    from flow.tools import library_files
+
+    osu018, osu035, sky130 = (TECHNOLOGIES[t] for t in ("osu018", "osu035", "sky130hd"))
+    assert library_files(None, None)[1] == osu018.cells_verilog.resolve()
+    assert library_files(osu035.liberty, None)[1] == osu035.cells_verilog.resolve()
+    liberty, cells = library_files(sky130.liberty, None)
+    assert cells is None and liberty.suffix == ".lib"
+    own = tmp_path / "mine.lib"
+    shutil.copy(osu018.liberty, own)
+    assert library_files(own, None) == (own.resolve(), None)
+    assert library_files(own, osu018.cells_verilog)[1] == osu018.cells_verilog.resolve()
