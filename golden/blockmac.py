@@ -31,6 +31,7 @@ import numpy as np
 from golden.arith import acc_range, product_range, signed_bits
 from golden.blockscaled import E8M0_BIAS, E8M0_NAN, BlockQuantized
 from golden.checks import check_int
+from golden.datapath import check_hardware
 from golden.families.blockscaled import SCALE_E8M0, block_params
 from golden.formats import Format, as_format
 from golden.trace import Port, PortTrace, accumulator_trace
@@ -44,9 +45,10 @@ _ACC_BITS = (8, 64)
 class BlockMACConfig:
     """Parameters of a block-scaled MAC; ``hw.blockmac.BlockMAC`` is generated from these.
 
-    ``weight`` and ``act`` are MX formats with E8M0 scales and the same block size whose element
-    product is an integer multiply of the codes (``mxint8``; the FP4 element product of
-    ``mxfp4`` comes with the FP datapath). ``acc_bits`` in 8..64, ``frac_bits`` >= 0.
+    ``weight`` and ``act`` are MX formats with E8M0 scales and the same block size whose
+    element pair a hardware datapath serves (``golden.datapath.check_hardware``): MXINT8 codes go
+    straight into one multiplier, FP elements (``mxfp4``, ``mxfp6*``, ``mxfp8*``) through their
+    family's sign-magnitude decoder. ``acc_bits`` in 8..64, ``frac_bits`` >= 0.
     """
 
     weight: Format | str
@@ -61,15 +63,22 @@ class BlockMACConfig:
             fmt = as_format(getattr(self, param), param)
             params = block_params(fmt)
             if params is None or (params["scale_exp_bits"], params["scale_man_bits"]) \
-                    != SCALE_E8M0 or not np.array_equal(fmt.scaled_table, fmt.codes):
-                raise ValueError(f"{param} must be an MX format with an E8M0 scale and integer "
-                                 f"elements (mxint8, mxint8bB), not {fmt.name!r}")
+                    != SCALE_E8M0:
+                raise ValueError(f"{param} must be an MX format with an E8M0 scale (mxint8, "
+                                 f"mxfp4, mxfp6e2m3, mxfp6e3m2, mxfp8e4m3, mxfp8e5m2, with bB), "
+                                 f"not {fmt.name!r}")
             object.__setattr__(self, param, fmt)
+        check_hardware(self.weight, self.act)
         if self.block != block_params(self.act)["block"]:
             raise ValueError(f"act must have the weight's block size {self.block}, not "
                              f"{self.act.name!r}")
         check_int("acc_bits", self.acc_bits, *_ACC_BITS)
         check_int("frac_bits", self.frac_bits, 0, self.acc_bits - 1)
+
+    @property
+    def integer_elements(self) -> bool:
+        """Both element codes are their scaled values (MXINT8): one multiplier of the codes."""
+        return all(np.array_equal(fmt.scaled_table, fmt.codes) for fmt in (self.weight, self.act))
 
     @property
     def block(self) -> int:
@@ -105,8 +114,8 @@ class BlockMACConfig:
 
     @property
     def ports(self) -> tuple[Port, ...]:
-        return (Port("w", "in", self.weight.bits, signed=True),
-                Port("x", "in", self.act.bits, signed=True),
+        return (Port("w", "in", self.weight.bits, signed=self.weight.signed),
+                Port("x", "in", self.act.bits, signed=self.act.signed),
                 Port("sw", "in", 8), Port("sx", "in", 8),
                 Port("valid", "in", 1), Port("last", "in", 1), Port("clear", "in", 1),
                 Port("acc", "out", self.acc_bits, signed=True), Port("acc_valid", "out", 1))

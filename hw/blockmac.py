@@ -6,6 +6,7 @@ from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 
 from golden.blockmac import BlockMACConfig
 from hw.ports import ConfigComponent
+from hw.product import DecodedProduct
 
 __all__ = ["BlockMAC"]
 
@@ -14,8 +15,10 @@ class BlockMAC(ConfigComponent):
     """One element pair per cycle into an exact block sum; the shared-exponent shift once per
     block, into a wrapping fixed-point accumulator.
 
-    Micro-architecture: an ``8 x 8`` signed multiplier (MXINT8 codes are their scaled values)
-    feeds a ``sum_bits`` block-sum register (exact: B products). In a block's ``last`` cycle the
+    Micro-architecture: an ``8 x 8`` signed multiplier (MXINT8 codes are their scaled values;
+    FP elements go through their family's sign-magnitude decoder, ``hw.product.DecodedProduct``,
+    whose carry enters the block-sum adder) feeds a ``sum_bits`` block-sum register (exact: B
+    products). In a block's ``last`` cycle the
     9-bit sum ``sw + sx`` plus a constant gives the signed shift ``e``; a left shifter (amount
     clamped to ``acc_bits``: larger shifts leave only zeros below the wrap) or an arithmetic
     right shifter (amount clamped to ``sum_bits``: the result is then 0 or -1, the floor) aligns
@@ -25,7 +28,7 @@ class BlockMAC(ConfigComponent):
 
     Members
     -------
-    w, x: In(signed(8))
+    w, x: In(element bits, signed for MXINT8)
         Element codes.
     sw, sx: In(8)
         E8M0 block scales, read with ``last``.
@@ -44,7 +47,11 @@ class BlockMAC(ConfigComponent):
         m = Module()
         block_sum = Signal(signed(cfg.sum_bits))
         closing = Signal(signed(cfg.sum_bits))
-        m.d.comb += closing.eq(block_sum + self.w * self.x)
+        if cfg.integer_elements:
+            m.d.comb += closing.eq(block_sum + self.w * self.x)
+        else:
+            formed = DecodedProduct(cfg.weight, cfg.act)(m, self.w, self.x)
+            m.d.comb += closing.eq(formed.add_to(block_sum))
 
         shift = Signal(signed(11))
         m.d.comb += shift.eq(self.sw + self.sx + cfg.shift_offset)

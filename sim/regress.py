@@ -20,6 +20,7 @@ from golden.blockmac import BlockMACConfig
 from golden.checks import check_int
 from golden.datapath import DEFAULT_PRODUCT, PRODUCT_DATAPATHS
 from golden.designs import DESIGN_KINDS, design_kind
+from golden.families.blockscaled import block_params
 from golden.formats import DINT4, FP8_E4M3, INT4, INT8, Format, as_format, get_format
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
@@ -176,19 +177,21 @@ def _systolic_cases(fmt: Format, sims: tuple[str, ...]) -> list[Case]:
 
 def block_mac_grid(sims: tuple[str, ...] = SIMULATORS,
                    weights: tuple[Format | str, ...] | None = None) -> list[Case]:
-    """The MXINT8 x MXINT8 block-scaled MAC on every simulator; ``weights`` keeps it if it names
-    mxint8 and adds the same MAC for another block size (``mxint8b16``); other formats have no
-    block MAC yet and give no case."""
+    """The block-scaled MACs MXINT8 x MXINT8 and MXFP4 x MXINT8 on every simulator; ``weights``
+    keeps those it names and adds, for another MX weight (``mxint8b16``, ``mxfp8e4m3``), the
+    MAC of that weight times MXINT8 of its block size; other formats give no case."""
     for sim in sims:
         check_sim(sim)
-    cases = [Case(BlockMACConfig("mxint8"), sim) for sim in sims]
+    cases = [Case(BlockMACConfig(w, "mxint8"), sim) for w in ("mxint8", "mxfp4") for sim in sims]
     return _select(cases, weights, sims, _block_mac_cases)
 
 
 def _block_mac_cases(fmt: Format, sims: tuple[str, ...]) -> list[Case]:
-    if fmt.kind != "mxint":
+    params = block_params(fmt)
+    if fmt.kind not in ("mxint", "mxfp") or params is None:
         return []
-    return [Case(BlockMACConfig(fmt, fmt), sim) for sim in sims]
+    act = get_format("mxint8" if params["block"] == 32 else f"mxint8b{params['block']}")
+    return [Case(BlockMACConfig(fmt, act), sim) for sim in sims]
 
 
 def _placed(everywhere: list, icarus_only: list, sims: tuple[str, ...]) -> list[Case]:

@@ -13,6 +13,7 @@ from golden.blockmac import BlockMACConfig
 from golden.blockscaled import E8M0_BIAS, E8M0_NAN, quantize_blocks
 from golden.designs import config_from_json
 from sim.driver import check_every_cycle
+from sim.stimulus import uniform_codes
 
 RANDOM_BLOCKS = 300
 _MAX_SCALE = E8M0_NAN - 1
@@ -28,8 +29,9 @@ def _stream(config: BlockMACConfig, **columns: np.ndarray) -> dict[str, np.ndarr
 
 
 def product_inputs(config: BlockMACConfig) -> dict[str, np.ndarray]:
-    """Every (weight, activation) code pair as a one-element block at unit scales, cleared."""
-    w, x = np.meshgrid(config.weight.codes, config.act.codes, indexing="ij")
+    """Every finite (weight, activation) code pair as a one-element block at unit scales,
+    cleared."""
+    w, x = np.meshgrid(config.weight.finite_codes, config.act.finite_codes, indexing="ij")
     ones = np.ones(w.size)
     scale = np.full(w.size, E8M0_BIAS)
     return _stream(config, w=w.ravel(), x=x.ravel(), valid=ones, last=ones, clear=ones,
@@ -42,8 +44,8 @@ def shift_inputs(config: BlockMACConfig, rng: np.random.Generator) -> dict[str, 
     sw = np.tile(np.arange(_MAX_SCALE + 1), 2)
     sx = np.repeat([0, _MAX_SCALE], _MAX_SCALE + 1)
     ones = np.ones(sw.size)
-    return _stream(config, w=_codes(config.weight, rng, sw.size),
-                   x=_codes(config.act, rng, sw.size), sw=sw, sx=sx, valid=ones, last=ones,
+    return _stream(config, w=uniform_codes(config.weight, rng, sw.size),
+                   x=uniform_codes(config.act, rng, sw.size), sw=sw, sx=sx, valid=ones, last=ones,
                    clear=ones)
 
 
@@ -60,16 +62,12 @@ def random_inputs(config: BlockMACConfig, rng: np.random.Generator,
         valid = valid[:np.flatnonzero(valid)[config.block - 1] + 1]
         last = np.zeros(valid.size, np.int64)
         last[-1] = 1
-        parts.append({"w": _codes(config.weight, rng, valid.size),
-                      "x": _codes(config.act, rng, valid.size), "valid": valid, "last": last,
+        parts.append({"w": uniform_codes(config.weight, rng, valid.size),
+                      "x": uniform_codes(config.act, rng, valid.size), "valid": valid, "last": last,
                       "clear": np.full(valid.size, int(rng.random() < 0.25)),
                       "sw": np.full(valid.size, sw), "sx": np.full(valid.size, sx)})
     return _stream(config, **{name: np.concatenate([p[name] for p in parts])
                               for name in parts[0]})
-
-
-def _codes(fmt, rng: np.random.Generator, size: int) -> np.ndarray:
-    return rng.integers(fmt.code_min, fmt.code_max + 1, size)
 
 
 def _config() -> BlockMACConfig:

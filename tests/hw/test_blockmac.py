@@ -15,7 +15,8 @@ from sim.toolchain import lint_verilog, setup_simulator
 
 
 @pytest.mark.parametrize("config", [BlockMACConfig("mxint8"),
-                                    BlockMACConfig("mxint8b8", "mxint8b8", 20, 4)],
+                                    BlockMACConfig("mxint8b8", "mxint8b8", 20, 4),
+                                    BlockMACConfig("mxfp4", "mxint8")],
                          ids=lambda c: c.name)
 def test_exports_and_lints_clean(config: BlockMACConfig, tmp_path: Path) -> None:
     info = export(config, tmp_path)
@@ -33,8 +34,8 @@ def test_cli_writes_the_block_mac(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--weight", "mxfp4"], r"weight must be an MX format with an E8M0 scale and integer elements "
-                            r"\(mxint8, mxint8bB\), not 'mxfp4'"),
+    (["--weight", "nvfp4"], r"weight must be an MX format with an E8M0 scale \(mxint8, mxfp4, "
+                            r".*with bB\), not 'nvfp4'"),
     (["--weight", "mxint8", "--saturate"], r"--saturate, --pipeline and --product apply to "
                                            r"--design mac and systolic, not to block_mac \(its "
                                            r"accumulator wraps\)"),

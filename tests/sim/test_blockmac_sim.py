@@ -24,7 +24,7 @@ COCOTB_TESTS = ("products", "shifts", "random_blocks", "gemm")
 @pytest.mark.parametrize("case", block_mac_grid(), ids=lambda c: c.id)
 def test_block_mac_matches_golden(case: Case, build_root: Path) -> None:
     """Slow path (Icarus ~20 s, Verilator ~60 s with its build at load 9): the product sweep is
-    all 65,536 MXINT8 code pairs, as the INT8 MAC's is."""
+    all 65,536 MXINT8 code pairs, as the INT8 MAC's is (MXFP4 x MXINT8: 4,096)."""
     run = run_cocotb(case.config, case.sim, case.test_module,
                      build_root / "blockmac" / case.config.name, seed=SEED)
     assert run.tests == COCOTB_TESTS
@@ -33,12 +33,15 @@ def test_block_mac_matches_golden(case: Case, build_root: Path) -> None:
 def test_grid_filters_by_weight() -> None:
     assert [c.config.name for c in block_mac_grid(("icarus",), ("mxint8b16", "int8"))] == [
         BlockMACConfig("mxint8b16", "mxint8b16").name]
+    assert [c.config.name for c in block_mac_grid(("icarus",), ("mxfp4", "mxfp8e4m3"))] == [
+        BlockMACConfig("mxfp4", "mxint8").name, BlockMACConfig("mxfp8e4m3", "mxint8").name]
 
 
+@pytest.mark.parametrize("weight", ["mxint8b8", "mxfp4b8", "mxfp8e4m3b8"])
 @pytest.mark.parametrize("acc_bits, frac_bits", [(48, 24), (20, 4), (64, 0)])
-def test_cycle_model_is_block_dot(acc_bits: int, frac_bits: int) -> None:
+def test_cycle_model_is_block_dot(weight: str, acc_bits: int, frac_bits: int) -> None:
     """The streamed GEMM's last word per output is golden's block dot product (wrap)."""
-    config = BlockMACConfig("mxint8b8", "mxint8b8", acc_bits, frac_bits)
+    config = BlockMACConfig(weight, "mxint8b8", acc_bits, frac_bits)
     rng = np.random.default_rng(acc_bits)
     a = quantize_blocks(rng.standard_normal((2, 40)) * np.exp(rng.uniform(-9, 9, (1, 40))),
                         config.act, 1)
@@ -58,8 +61,8 @@ def test_stimulus_reaches_every_shift_and_product() -> None:
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"weight": "mxfp4"}, r"^weight must be an MX format with an E8M0 scale and integer elements "
-                          r"\(mxint8, mxint8bB\), not 'mxfp4'$"),
+    ({"weight": "nvfp4"}, r"^weight must be an MX format with an E8M0 scale \(mxint8, mxfp4, "
+                          r".*with bB\), not 'nvfp4'$"),
     ({"weight": "int8"}, r"^weight must be an MX format .*not 'int8'$"),
     ({"weight": "mxint8", "act": "mxint8b16"},
      r"^act must have the weight's block size 32, not 'mxint8b16'$"),
