@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pytest
 import qmac_cli
 from fake_flow import fake_evaluate
 from flow import report as rep
-from flow.executors import SerialExecutor, open_executor
+from flow.executors import WORKER_CONFIG, SerialExecutor, local_cluster, open_executor
 from flow.sweep import SPECS, Sweep, load_spec, parse_spec, run_sweep, sweep_csv
 
 SMALL = {"workloads": ["synthetic"], "recipes": ["default", "booth"],
@@ -108,11 +109,27 @@ def _results(sweep: Sweep, cache: Path, executor, evaluate=fake_evaluate) -> str
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, silence_logs=logging.ERROR) as local:
-        yield local
+def cluster() -> str:
+    """The scheduler address of a 2-worker local cluster run with qmac's worker settings."""
+    with local_cluster(2) as address:
+        yield address
+
+
+def test_the_workers_run_with_qmac_settings(cluster: str) -> None:
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in every worker, which slowed each flow job
+    by 40-60 %; qmac's settings unset it, both in its own clusters and through DASK_CONFIG."""
+    from distributed import Client
+
+    with Client(cluster) as client:
+        seen = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                                   __import__("dask").config.get("distributed.worker.profile.enabled")))
+    assert set(seen.values()) == {(None, False)}
+    script = ("import dask, distributed; environ = dask.config.get("
+              "'distributed.nanny.pre-spawn-environ'); "
+              "print(environ['MALLOC_TRIM_THRESHOLD_'], environ['OMP_NUM_THREADS'])")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "DASK_CONFIG": str(WORKER_CONFIG)}, check=True)
+    assert done.stdout.split() == ["None", "1"]  # None: the nanny leaves the variable unset
 
 
 def test_every_backend_gives_byte_identical_results(tmp_path: Path, cluster) -> None:
@@ -120,7 +137,7 @@ def test_every_backend_gives_byte_identical_results(tmp_path: Path, cluster) -> 
     serial = _results(sweep, tmp_path / "serial", SerialExecutor())
     with open_executor(jobs=2) as pool:
         assert _results(sweep, tmp_path / "pool", pool) == serial
-    with open_executor(scheduler=cluster.scheduler_address) as dask:
+    with open_executor(scheduler=cluster) as dask:
         assert _results(sweep, tmp_path / "dask", dask) == serial
     assert json.loads(serial)["designs"][0]["result"]["power"]["workloads"]["synthetic"][
         "total_mw"] == 1.0
@@ -133,7 +150,7 @@ def test_killed_worker_loses_nothing(tmp_path: Path, cluster) -> None:
 
     sweep = parse_spec(SMALL)
     slow = functools.partial(fake_evaluate, delay=1.5)
-    with Client(cluster.scheduler_address) as client:
+    with Client(cluster) as client:
         pids = list(client.run(os.getpid).values())
 
         def kill_one_worker_soon() -> None:
@@ -143,7 +160,7 @@ def test_killed_worker_loses_nothing(tmp_path: Path, cluster) -> None:
         import threading
         killer = threading.Thread(target=kill_one_worker_soon)
         killer.start()
-        with open_executor(scheduler=cluster.scheduler_address) as dask:
+        with open_executor(scheduler=cluster) as dask:
             data = json.loads(_results(sweep, tmp_path / "cache", dask, evaluate=slow))
         killer.join()
         assert pids[0] not in client.run(os.getpid).values(), "no worker was killed"
