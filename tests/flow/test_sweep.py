@@ -132,6 +132,19 @@ def test_the_workers_run_with_qmac_settings(cluster: str) -> None:
     assert done.stdout.split() == ["None", "1"]  # None: the nanny leaves the variable unset
 
 
+def test_the_default_report_spec_is_identical_on_every_backend(tmp_path: Path, cluster) -> None:
+    """The shipped report spec itself (every design, recipe search and array phase), with the
+    tool-free stand-in for the flow: serial, a process pool and Dask give the same bytes."""
+    sweep = load_spec(SPECS / "report.toml")
+    instant = functools.partial(fake_evaluate, delay=0.0)
+    serial = _results(sweep, tmp_path / "serial", SerialExecutor(), instant)
+    with open_executor(jobs=2) as pool:
+        assert _results(sweep, tmp_path / "pool", pool, instant) == serial
+    with open_executor(scheduler=cluster) as dask:
+        assert _results(sweep, tmp_path / "dask", dask, instant) == serial
+    assert len(json.loads(serial)["designs"]) == len(sweep.studies[0].configs)
+
+
 def test_every_backend_gives_byte_identical_results(tmp_path: Path, cluster) -> None:
     sweep = parse_spec(SMALL)
     serial = _results(sweep, tmp_path / "serial", SerialExecutor())
