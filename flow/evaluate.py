@@ -24,7 +24,7 @@ import amaranth
 
 from golden.checks import check_int, check_positive
 from golden.designs import design_kind, flow_kinds
-from golden.workloads import WORKLOADS, make_workload
+from golden.workloads import WORKLOADS, block_workload, make_workload
 from hw.export import export, write_atomic
 from flow.activity import NetActivity
 from flow.gatesim import Activity, choose_simulator, simulate, verilator_built
@@ -38,7 +38,7 @@ from flow.synth import PE_INSTANCE, area_report, flat_module, synthesize
 from flow.tools import find_tools, library_files
 
 __all__ = ["RESULT_SCHEMA", "DEFAULT_CLOCK_NS", "DEFAULT_WORKLOADS", "MAC_SHAPE",
-           "MIN_UTILISATION", "workload_shape", "mac_shape", "array_shape", "workload_codes", "step_timeout_s", "evaluate"]
+           "MIN_UTILISATION", "workload_shape", "mac_shape", "array_shape", "workload_operands", "block_operands", "workload_codes", "step_timeout_s", "evaluate"]
 
 RESULT_SCHEMA = "qmac.result/1"
 DEFAULT_WORKLOADS = ("minilm", "synthetic", "uniform", "zeros")
@@ -77,6 +77,20 @@ def array_shape(config: Any) -> tuple[int, int, int]:
     while m * k * n < MIN_UTILISATION * config.gemm_cycles(m, k, n) * rows * cols:
         m += 1
     return m, k, n
+
+
+def workload_operands(config: Any, name: str, seed: int) -> tuple[Any, ...]:
+    """The arguments of ``config.gemm_trace`` for workload ``name`` (its kind's ``operands``)."""
+    return design_kind(config).load("operands")(config, name, seed)
+
+
+def block_operands(config: Any, name: str, seed: int) -> tuple[Any, Any]:
+    """``(a, w)`` block-quantized (``golden.workloads.block_workload``) for a block-scaled
+    design: the MAC's shape, its K a whole number of blocks."""
+    m, k, n = workload_shape(config)
+    if k % config.block:
+        raise ValueError(f"block must divide the workload's K = {k}, not {config.block}")
+    return block_workload(name, m, k, n, config.weight, config.act, seed)
 
 
 def workload_codes(config: Any, name: str, seed: int) -> tuple[Any, Any]:
@@ -144,8 +158,7 @@ def _evaluate_in(config: Any, *, liberty: Path, cells_verilog: Path | None, cloc
     traces, activities = {}, {}
     t0 = time.perf_counter()
     for name in workloads:
-        a_codes, w_codes = workload_codes(config, name, seed)
-        trace = config.gemm_trace(a_codes, w_codes)
+        trace = config.gemm_trace(*workload_operands(config, name, seed))
         simulator = choose_simulator(trace.cycles * len(workloads), verilator_built(
             trace, config.name, synth.netlist, liberty, job / "gatesim_bench"))
         step("gatesim", f"[{name} {m}x{k}x{n}, {trace.cycles} cycles, {simulator}] ")

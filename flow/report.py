@@ -63,6 +63,8 @@ QUICK_RECIPES = ("default", "booth")
 sizes (``--quick``: 2x2) and, with ``--quick``, today's recipe and the one that changes INT8 the
 most. The default studies are the specs in flow/specs/."""
 KINDS = ("mac", "systolic")
+"""The design kinds the report's tables lay out (a MAC row, an array row); a sweep may hold only
+these. ``qmac synth`` evaluates every kind with a workload (``golden.designs.flow_kinds``)."""
 DEFAULT_OUT = Path("reports")
 DEFAULT_CACHE = Path("build/cache")
 """Both relative to the current folder (``make report`` runs in the repository root)."""

@@ -29,14 +29,13 @@ from typing import Any, Callable
 
 from golden.checks import check_int, check_positive
 from golden.datapath import DEFAULT_PRODUCT
-from golden.designs import flow_kinds
 from golden.formats import get_format
 from golden.workloads import WORKLOADS
 from flow.evaluate import DEFAULT_CLOCK_NS, DEFAULT_WORKLOADS
 from flow.folders import check_folder, write_folder
 from flow.recipes import get_recipe
 from flow.report import (
-    CSV_COLUMNS, DEFAULT_CACHE, Study, _Clock, csv_rows, parse_sizes, run_study, summarize,
+    CSV_COLUMNS, DEFAULT_CACHE, KINDS, Study, _Clock, csv_rows, parse_sizes, run_study, summarize,
     write_report, write_report_files)
 from flow.tech import TECHNOLOGIES
 from hw.cli import config_from_args
@@ -163,8 +162,8 @@ def _config(where: str, point: dict[str, Any]) -> Any:
     """The golden config of one point; bad values raise naming the spec block and key."""
     try:
         kind = point["kind"]
-        if kind not in flow_kinds():
-            raise ValueError(f"kind must be one of {list(flow_kinds())}, not {kind!r}")
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {list(KINDS)}, not {kind!r}")
         if point["overflow"] not in ("wrap", "saturate"):
             raise ValueError(f"overflow must be one of ['wrap', 'saturate'], not "
                              f"{point['overflow']!r}")

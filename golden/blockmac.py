@@ -31,7 +31,7 @@ import numpy as np
 from golden.arith import acc_range, product_range, signed_bits
 from golden.blockscaled import E8M0_BIAS, E8M0_NAN, BlockQuantized
 from golden.checks import check_int
-from golden.datapath import check_hardware
+from golden.datapath import Datapath, check_hardware
 from golden.families.blockscaled import SCALE_E8M0, block_params
 from golden.formats import Format, as_format
 from golden.trace import Port, PortTrace, accumulator_trace
@@ -153,6 +153,12 @@ class BlockMACConfig:
                 total = (0 if clear else acc) + self.align(block_sum, sw, sx)
                 acc, block_sum = (total - lo) % (hi - lo + 1) + lo, 0
         return {"acc": acc_out, "acc_valid": valid_out}
+
+    def busy_units(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """The multiplier is busy in every cycle that feeds it a valid element pair."""
+        return np.asarray(inputs["valid"])[:, 0]
+
+    steady_window = Datapath.steady_window
 
     def trace(self, inputs: dict[str, np.ndarray], macs: int | None = None) -> PortTrace:
         """The expected response to ``inputs``; ``acc`` matters wherever ``acc_valid`` is set."""

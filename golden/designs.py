@@ -39,6 +39,8 @@ class DesignKind:
     parsed ``qmac`` design options (``hw.cli.add_design_options``). ``workload``: ``config ->
     (M, K, N)``, the GEMM the flow streams through the design, or ``None`` while the flow cannot
     evaluate the kind (``qmac synth``, report and sweep offer only kinds that have one).
+    ``operands``: ``(config, workload name, seed) -> gemm_trace arguments``, the flow's operands
+    of that shape (element codes, or block-quantized tensors with their scales).
     """
 
     name: str
@@ -48,6 +50,7 @@ class DesignKind:
     grid: Any
     options: Any
     workload: Any = None
+    operands: Any = "flow.evaluate:workload_codes"
 
     def load(self, field: str) -> Any:
         """The object a ``"module:attribute"`` field names, imported now (a field that holds
@@ -66,7 +69,8 @@ DESIGN_KINDS: dict[str, DesignKind] = {kind.name: kind for kind in (
                "sim.regress:systolic_grid", "hw.cli:systolic_config",
                "flow.evaluate:array_shape"),
     DesignKind("block_mac", BlockMACConfig, "hw.blockmac:BlockMAC", "sim.tb_blockmac",
-               "sim.regress:block_mac_grid", "hw.cli:block_mac_config"),
+               "sim.regress:block_mac_grid", "hw.cli:block_mac_config", "flow.evaluate:mac_shape",
+               "flow.evaluate:block_operands"),
 )}
 
 

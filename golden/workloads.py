@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from golden.blockscaled import BlockQuantized, quantize_blocks
 from golden.checks import check_int
 from golden.formats import INT8, Format, as_format
 from golden.quantize import quantize_activations, quantize_weights
 
 __all__ = ["WORKLOADS", "SYNTHETIC_TAIL_FRACTION", "SYNTHETIC_OUTLIER_GAIN",
-           "synthetic_outlier_channels", "make_workload", "real_tile", "code_statistics",
+           "synthetic_outlier_channels", "make_workload", "block_workload", "real_tile", "code_statistics",
            "toggle_rate"]
 
 WORKLOADS = ("minilm", "synthetic", "uniform", "zeros")
@@ -85,6 +86,15 @@ def real_tile(layers: dict[str, tuple[np.ndarray, np.ndarray]], m: int, k: int, 
     before the tile is cut (X in ``act``, INT8 by default), so the tile's codes carry the layer's
     real scales.
     """
+    x, w, (t0, k0, n0) = _real_layer(layers, m, k, n, rng)
+    a_codes = quantize_activations(x[t0:t0 + m], "token", act).codes[:, k0:k0 + k]
+    w_codes = quantize_weights(w[:, n0:n0 + n], weight, "channel").codes[k0:k0 + k]
+    return a_codes.astype(np.int64), w_codes.astype(np.int64)
+
+
+def _real_layer(layers: dict[str, tuple[np.ndarray, np.ndarray]], m: int, k: int, n: int,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+    """``(X, W, (t0, k0, n0))``: the real layer ``rng`` picks and where its tile starts."""
     fits = [name for name, (x, w) in sorted(layers.items())
             if x.shape[0] >= m and w.shape[0] >= k and w.shape[1] >= n]
     if not fits:
@@ -92,11 +102,35 @@ def real_tile(layers: dict[str, tuple[np.ndarray, np.ndarray]], m: int, k: int, 
         raise ValueError(f"m, k, n must fit a real layer (at most {largest[0]} x {largest[1]} x "
                          f"{largest[2]}), not {m} x {k} x {n}")
     x, w = layers[fits[int(rng.integers(len(fits)))]]
-    t0, k0, n0 = (int(rng.integers(size - tile + 1))
+    start = tuple(int(rng.integers(size - tile + 1))
                   for size, tile in ((x.shape[0], m), (w.shape[0], k), (w.shape[1], n)))
-    a_codes = quantize_activations(x[t0:t0 + m], "token", act).codes[:, k0:k0 + k]
-    w_codes = quantize_weights(w[:, n0:n0 + n], weight, "channel").codes[k0:k0 + k]
-    return a_codes.astype(np.int64), w_codes.astype(np.int64)
+    return x, w, start
+
+
+def block_workload(name: str, m: int, k: int, n: int, weight: Format | str, act: Format | str,
+                   seed: int) -> tuple[BlockQuantized, BlockQuantized]:
+    """``(a, w)`` of workload ``name`` in block-scaled formats: the M x K activations and K x N
+    weights ``make_workload`` draws (the same draws for ``synthetic`` and ``minilm``), as floats,
+    quantized to ``act``/``weight`` with blocks along K (``golden.blockscaled.quantize_blocks``),
+    so the scales are the data's own. ``uniform`` is uniform floats in [-1, 1)."""
+    if name not in WORKLOADS:
+        raise ValueError(f"workload must be one of {list(WORKLOADS)}, not {name!r}")
+    for param, value in (("m", m), ("k", k), ("n", n), ("seed", seed)):
+        check_int(param, value, 0 if param == "seed" else 1)
+    rng = np.random.default_rng(seed)
+    if name == "zeros":
+        x, w = np.zeros((m, k)), np.zeros((k, n))
+    elif name == "uniform":
+        x, w = rng.uniform(-1.0, 1.0, (m, k)), rng.uniform(-1.0, 1.0, (k, n))
+    elif name == "minilm":
+        from models.minilm import layer_operands  # lazy: golden/ never needs models/ to import
+
+        layer_x, layer_w, (t0, k0, n0) = _real_layer(layer_operands(), m, k, n, rng)
+        x, w = layer_x[t0:t0 + m, k0:k0 + k], layer_w[k0:k0 + k, n0:n0 + n]
+    else:
+        x = _synthetic_activation_values(rng, m, k)
+        w = _synthetic_weight_values(rng, k, n)
+    return quantize_blocks(x, act, 1), quantize_blocks(w, weight, 0)
 
 
 def toggle_rate(values: np.ndarray, bits: int) -> float:
@@ -131,15 +165,25 @@ def code_statistics(a_codes: np.ndarray, w_codes: np.ndarray, weight: Format,
 
 
 def _synthetic_weights(rng: np.random.Generator, k: int, n: int, weight: Format) -> np.ndarray:
+    return quantize_weights(_synthetic_weight_values(rng, k, n), weight,
+                            "channel").codes.astype(np.int64)
+
+
+def _synthetic_weight_values(rng: np.random.Generator, k: int, n: int) -> np.ndarray:
     body = rng.normal(0.0, 1.0, size=(k, n))
     tails = rng.laplace(0.0, SYNTHETIC_TAIL_SCALE, size=(k, n))
     w = np.where(rng.random((k, n)) < SYNTHETIC_TAIL_FRACTION, tails, body)
     w *= rng.lognormal(0.0, 0.3, size=(1, n))
-    return quantize_weights(w, weight, "channel").codes.astype(np.int64)
+    return w
 
 
 def _synthetic_activations(rng: np.random.Generator, m: int, k: int, act: Format) -> np.ndarray:
+    return quantize_activations(_synthetic_activation_values(rng, m, k), "token",
+                                act).codes.astype(np.int64)
+
+
+def _synthetic_activation_values(rng: np.random.Generator, m: int, k: int) -> np.ndarray:
     x = rng.normal(0.0, 1.0, size=(m, k))
     outliers = rng.choice(k, size=synthetic_outlier_channels(k), replace=False)
     x[:, outliers] *= SYNTHETIC_OUTLIER_GAIN
-    return quantize_activations(x, "token", act).codes.astype(np.int64)
+    return x

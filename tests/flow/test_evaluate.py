@@ -251,3 +251,16 @@ def test_a_liberty_without_cell_models_runs_on_generated_ones(build_root: Path) 
     assert result["library"]["cells_verilog"] is None
     assert result["library"]["name"].startswith("sky130_fd_sc_hd")
     assert uniform["netlist_matches_golden"] and "with_glitches" not in uniform
+
+
+def test_block_scaled_mac_runs_through_the_flow(build_root: Path) -> None:
+    """``block_mac`` has a workload in its kind's record, so the flow evaluates it: block
+    scales quantized from the workload's own data drive the netlist, checked against golden."""
+    from golden.blockmac import BlockMACConfig
+
+    config = BlockMACConfig("mxfp4", "mxint8", acc_bits=28, frac_bits=12)
+    result = evaluate(config, workloads=("synthetic",), out_dir=build_root / "flow_block",
+                      progress=lambda line: None)
+    synthetic = result["power"]["workloads"]["synthetic"]
+    assert result["design"]["kind"] == "block_mac" and synthetic["netlist_matches_golden"]
+    assert synthetic["macs"] == 40 * 128 * 2 and synthetic["energy_per_mac_pj"] > 0

@@ -160,3 +160,24 @@ def test_activations_and_weights_in_other_formats_use_finite_codes() -> None:
     a, w = make_workload("synthetic", 8, 64, 4, get_format("nf4"), seed=0, act=e4m3)
     assert np.abs(e4m3.decode(a)).max(axis=1).tolist() == [448.0] * 8
     assert set(np.unique(w).tolist()) <= set(get_format("nf4").valid_codes.tolist())
+
+
+def test_block_workloads_carry_their_own_block_scales() -> None:
+    """Block-scaled operands: codes of the tensor's shape, one E8M0 scale per 32 elements along
+    K, drawn from the seed; zeros give zero codes."""
+    from golden.blockscaled import block_dot
+    from golden.workloads import block_workload
+
+    a, w = block_workload("synthetic", 4, 64, 3, "mxfp4", "mxint8", 5)
+    assert a.codes.shape == (4, 64) and a.scale_codes.shape == (4, 2)
+    assert w.codes.shape == (64, 3) and w.scale_codes.shape == (2, 3)
+    again = block_workload("synthetic", 4, 64, 3, "mxfp4", "mxint8", 5)
+    assert np.array_equal(again[0].codes, a.codes) and np.array_equal(again[1].scale_codes,
+                                                                      w.scale_codes)
+    assert len(set(a.scale_codes.ravel().tolist())) > 1  # the data's own scales, not one unit
+    assert block_dot(a, w, 48, 24).shape == (4, 3)
+    zeros = block_workload("zeros", 2, 32, 1, "mxfp4", "mxint8", 0)
+    assert not zeros[0].codes.any() and not zeros[1].codes.any()
+    with pytest.raises(ValueError, match=r"^x must have a multiple of the block size 32 along "
+                                         r"axis 1, not 40$"):
+        block_workload("uniform", 2, 40, 1, "mxfp4", "mxint8", 0)

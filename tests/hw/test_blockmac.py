@@ -47,12 +47,12 @@ def test_cli_bad_block_mac_is_one_line_exit_2(argv: list[str], message: str, tmp
     assert not any(tmp_path.iterdir())
 
 
-def test_synth_does_not_offer_the_block_mac(capsys: pytest.CaptureFixture[str]) -> None:
-    """Its workloads would need block scales, which the power flow's workloads lack: refused by
-    the option parser, not a traceback."""
-    with pytest.raises(SystemExit) as exit_:
-        qmac_cli.main(["synth", "--design", "block_mac", "--weight", "mxint8"])
-    assert exit_.value.code == 2
+def test_a_sweep_refuses_the_block_mac_in_one_line(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """``qmac synth`` evaluates the block MAC (its record has a workload), but the report's
+    tables have no row for it yet, so a sweep spec naming it is refused, not a traceback."""
+    spec = tmp_path / "block.toml"
+    spec.write_text('[[point]]\nkind = "block_mac"\nweight = "mxfp4"\nact = "mxint8"\n')
+    assert qmac_cli.main(["sweep", str(spec), "-o", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.strip().endswith(
-        "qmac synth: error: argument --design: invalid choice: 'block_mac' (choose from 'mac', "
-        "'systolic')")
+        "point 1: kind must be one of ['mac', 'systolic'], not 'block_mac'")
