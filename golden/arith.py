@@ -21,7 +21,7 @@ from golden.formats import INT8, Format, as_format
 
 __all__ = [
     "Overflow", "signed_bits", "product_range", "product_bits", "DEFAULT_MAX_DEPTH",
-    "default_acc_bits", "check_acc_bits", "acc_range", "apply_overflow", "mac_step", "dot",
+    "default_acc_bits", "exact_acc_bits", "check_acc_bits", "acc_range", "apply_overflow", "mac_step", "dot",
     "max_abs_product", "gemm_path", "GEMM_PATHS", "gemm", "MAX_ACC_BITS", "gemm_operands",
 ]
 
@@ -84,9 +84,7 @@ def default_acc_bits(weight: Format | str, act: Format | str = INT8,
     wraps or saturates exactly.
     """
     weight, act = as_format(weight), as_format(act, "act")
-    check_int("depth", depth, 1)
-    lo, hi = product_range(weight, act)
-    bits = signed_bits(depth * lo, depth * hi)
+    bits = exact_acc_bits(weight, act, depth)
     if bits > MAX_ACC_BITS:
         raise ValueError(
             f"acc_bits must be given for {weight.name} x {act.name}: an exact accumulator for "
@@ -94,6 +92,15 @@ def default_acc_bits(weight: Format | str, act: Format | str = INT8,
             f"exactly (choose {product_bits(weight, act)}..{MAX_ACC_BITS}; sums then wrap or "
             "saturate)")
     return bits
+
+
+def exact_acc_bits(weight: Format | str, act: Format | str = INT8,
+                   depth: int = DEFAULT_MAX_DEPTH) -> int:
+    """Bits that sum ``depth`` extreme products without overflow, whether or not golden can
+    compute that wide (``default_acc_bits`` refuses more than ``MAX_ACC_BITS``)."""
+    check_int("depth", depth, 1)
+    lo, hi = product_range(as_format(weight), as_format(act, "act"))
+    return signed_bits(depth * lo, depth * hi)
 
 
 def check_acc_bits(acc_bits: int, weight: Format | str, act: Format | str = INT8,

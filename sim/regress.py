@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from golden.arith import MAX_ACC_BITS, Overflow
+from golden.arith import MAX_ACC_BITS, Overflow, exact_acc_bits, product_bits
 from golden.blockmac import BlockMACConfig
 from golden.checks import check_int
 from golden.datapath import DEFAULT_PRODUCT, PRODUCT_DATAPATHS
@@ -28,7 +28,8 @@ from sim.runner import run_cocotb
 from sim.toolchain import SIMULATORS, check_sim
 
 __all__ = ["designs", "Case", "CaseResult", "mac_grid", "systolic_grid",
-           "block_mac_grid", "grid", "quick", "regress", "ZOO", "ACT_PAIRS", "QUICK_ZOO"]
+           "block_mac_grid", "grid", "quick", "regress", "ZOO", "ACT_PAIRS", "QUICK_ZOO",
+           "grid_acc_bits"]
 
 def designs() -> tuple[str, ...]:
     """Values of ``grid``'s ``design`` (``qmac regress --design``): every registered kind and
@@ -67,10 +68,18 @@ class CaseResult:
 
 _OTHER_PRODUCTS = [p for p in PRODUCT_DATAPATHS if p != DEFAULT_PRODUCT]
 
-ZOO = tuple(get_format(name) for name in ("fp4", "ternary", "nf4", "fp8e4m3", "fp6e2m3",
-                                          "fp6e3m2"))
+ZOO = tuple(get_format(name) for name in ("fp4", "ternary", "nf4", "fp8e4m3", "fp8e5m2",
+                                          "fp6e2m3", "fp6e3m2"))
 """Weight formats of the decoded datapaths (``golden.datapath.FAMILY_DATAPATHS``) in the default
-grids: one per family datapath, every OCP minifloat whose INT8 products golden sums exactly."""
+grids: one per family datapath and every OCP minifloat (FP8 E5M2 x INT8 with the widest exact
+accumulator, ``grid_acc_bits``)."""
+
+
+def grid_acc_bits(weight: Format, act: Format = INT8) -> int | None:
+    """The accumulator of a grid config: golden's default (None) when an exact one for 4096
+    products fits ``MAX_ACC_BITS``, else that widest one, whose sums then wrap (FP8 E5M2 x INT8
+    would need 52 bits)."""
+    return None if exact_acc_bits(weight, act) <= MAX_ACC_BITS else MAX_ACC_BITS
 ACT_PAIRS = ((get_format("fp4"), FP8_E4M3, None), (FP8_E4M3, FP8_E4M3, MAX_ACC_BITS),
              (DINT4, INT4, None))
 """(weight, activation, acc_bits) with a non-INT8 activation in the default grids; FP8 x FP8
@@ -89,7 +98,8 @@ datapath family mix (ternary mux, FP x FP8) and leaves the others to Icarus."""
 
 def _zoo_configs(kind: Callable[..., object]) -> list:
     """One config of ``kind`` per zoo weight (INT8 activations) and per ``ACT_PAIRS`` pair."""
-    return [kind(w) for w in ZOO] + [kind(w, act=a, acc_bits=acc) for w, a, acc in ACT_PAIRS]
+    return [kind(w, acc_bits=grid_acc_bits(w)) for w in ZOO] + [
+        kind(w, act=a, acc_bits=acc) for w, a, acc in ACT_PAIRS]
 
 
 def _zoo_array(weight: Format, **options: object) -> SystolicConfig:
@@ -128,14 +138,16 @@ def mac_grid(sims: tuple[str, ...] = SIMULATORS,
 def _mac_cases(fmt: Format, sims: tuple[str, ...]) -> list[Case]:
     """A format outside the default grid: the plain MAC on every simulator; saturation with the
     pipeline and both narrow accumulators on Icarus."""
-    icarus_only = [MACConfig(fmt, overflow=Overflow.SATURATE, pipeline=True), *_narrow_macs(fmt)]
-    return _placed([MACConfig(fmt)], icarus_only, sims)
+    acc = grid_acc_bits(fmt)
+    icarus_only = [MACConfig(fmt, acc_bits=acc, overflow=Overflow.SATURATE, pipeline=True),
+                   *_narrow_macs(fmt)]
+    return _placed([MACConfig(fmt, acc_bits=acc)], icarus_only, sims)
 
 
 def _narrow_macs(fmt: Format) -> list[MACConfig]:
     """Saturating and pipelined MACs whose ``product_bits + 2`` accumulator overflows within a
     few cycles, so the overflow corners are reached."""
-    narrow = MACConfig(fmt).product_bits + 2
+    narrow = product_bits(fmt, INT8) + 2
     return [MACConfig(fmt, acc_bits=narrow, overflow=Overflow.SATURATE),
             MACConfig(fmt, acc_bits=narrow, pipeline=True)]
 
@@ -166,12 +178,12 @@ def systolic_grid(sims: tuple[str, ...] = SIMULATORS,
 def _systolic_cases(fmt: Format, sims: tuple[str, ...]) -> list[Case]:
     """A format without a default case: on Icarus a 2x2 wrapping array and a saturating 2x3 one
     with a narrow accumulator and an output accumulator; on Verilator a 4x4 array."""
-    narrow = MACConfig(fmt).product_bits + 2
-    icarus = [SystolicConfig(2, 2, fmt),
+    narrow, acc = product_bits(fmt, INT8) + 2, grid_acc_bits(fmt)
+    icarus = [SystolicConfig(2, 2, fmt, acc_bits=acc),
               SystolicConfig(2, 3, fmt, acc_bits=narrow, overflow=Overflow.SATURATE, acc_depth=3)]
     cases = [Case(c, "icarus") for c in icarus if "icarus" in sims]
     if "verilator" in sims:
-        cases.append(Case(SystolicConfig(4, 4, fmt), "verilator"))
+        cases.append(Case(SystolicConfig(4, 4, fmt, acc_bits=acc), "verilator"))
     return cases
 
 
