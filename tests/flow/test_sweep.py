@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -109,7 +110,7 @@ def _results(sweep: Sweep, cache: Path, executor, evaluate=fake_evaluate) -> str
 
 
 @pytest.fixture(scope="module")
-def cluster() -> str:
+def cluster() -> Iterator[str]:
     """The scheduler address of a 2-worker local cluster run with qmac's worker settings."""
     with local_cluster(2) as address:
         yield address
