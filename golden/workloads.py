@@ -86,25 +86,37 @@ def real_tile(layers: dict[str, tuple[np.ndarray, np.ndarray]], m: int, k: int, 
     before the tile is cut (X in ``act``, INT8 by default), so the tile's codes carry the layer's
     real scales.
     """
-    x, w, (t0, k0, n0) = _real_layer(layers, m, k, n, rng)
-    a_codes = quantize_activations(x[t0:t0 + m], "token", act).codes[:, k0:k0 + k]
+    x, w, (k0, n0) = _real_layer(layers, m, k, n, rng)
+    a_codes = quantize_activations(x, "token", act).codes[:, k0:k0 + k]
     w_codes = quantize_weights(w[:, n0:n0 + n], weight, "channel").codes[k0:k0 + k]
     return a_codes.astype(np.int64), w_codes.astype(np.int64)
 
 
 def _real_layer(layers: dict[str, tuple[np.ndarray, np.ndarray]], m: int, k: int, n: int,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
-    """``(X, W, (t0, k0, n0))``: the real layer ``rng`` picks and where its tile starts."""
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """``(X rows, W, (k0, n0))``: M token rows of the real layer ``rng`` picks, and where its
+    K x N tile starts.
+
+    The rows are M consecutive tokens. A stream longer than the captured tokens (a 16x16 array's
+    1,176 rows against 852 tokens) takes them cyclically from a random start: real activations,
+    repeated after every token has been used once.
+    """
     fits = [name for name, (x, w) in sorted(layers.items())
             if x.shape[0] >= m and w.shape[0] >= k and w.shape[1] >= n]
+    cyclic = not fits
+    if cyclic:
+        fits = [name for name, (x, w) in sorted(layers.items())
+                if w.shape[0] >= k and w.shape[1] >= n]
     if not fits:
-        largest = max((x.shape[0], *w.shape) for x, w in layers.values())
-        raise ValueError(f"m, k, n must fit a real layer (at most {largest[0]} x {largest[1]} x "
-                         f"{largest[2]}), not {m} x {k} x {n}")
+        largest = max(w.shape for _, w in layers.values())
+        raise ValueError(f"k, n must fit a real layer (at most {largest[0]} x {largest[1]}), "
+                         f"not {k} x {n}")
     x, w = layers[fits[int(rng.integers(len(fits)))]]
-    start = tuple(int(rng.integers(size - tile + 1))
-                  for size, tile in ((x.shape[0], m), (w.shape[0], k), (w.shape[1], n)))
-    return x, w, start
+    tokens = x.shape[0]
+    t0 = int(rng.integers(tokens if cyclic else tokens - m + 1))
+    k0, n0 = (int(rng.integers(size - tile + 1)) for size, tile in ((w.shape[0], k),
+                                                                     (w.shape[1], n)))
+    return x[(t0 + np.arange(m)) % tokens], w, (k0, n0)
 
 
 def block_workload(name: str, m: int, k: int, n: int, weight: Format | str, act: Format | str,
@@ -125,8 +137,8 @@ def block_workload(name: str, m: int, k: int, n: int, weight: Format | str, act:
     elif name == "minilm":
         from models.minilm import layer_operands  # lazy: golden/ never needs models/ to import
 
-        layer_x, layer_w, (t0, k0, n0) = _real_layer(layer_operands(), m, k, n, rng)
-        x, w = layer_x[t0:t0 + m, k0:k0 + k], layer_w[k0:k0 + k, n0:n0 + n]
+        rows, layer_w, (k0, n0) = _real_layer(layer_operands(), m, k, n, rng)
+        x, w = rows[:, k0:k0 + k], layer_w[k0:k0 + k, n0:n0 + n]
     else:
         x = _synthetic_activation_values(rng, m, k)
         w = _synthetic_weight_values(rng, k, n)

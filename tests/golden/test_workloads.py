@@ -109,9 +109,9 @@ def test_minilm_tiles_come_from_the_real_layers() -> None:
     assert len(layers) == 36
     a, w = make_workload("minilm", 8, 64, 2, INT8, seed=0)
     assert np.abs(a).max(axis=1).min() > 0 and w.any()
-    big = max(x.shape[0] for x, _ in layers.values())
-    with pytest.raises(ValueError, match=r"^m, k, n must fit a real layer"):
-        make_workload("minilm", big + 1, 8, 8, INT8, seed=0)
+    widest = max(w.shape[0] for _, w in layers.values())
+    with pytest.raises(ValueError, match=r"^k, n must fit a real layer"):
+        make_workload("minilm", 8, widest + 1, 8, INT8, seed=0)
 
 
 def test_minilm_differs_from_synthetic_as_issue_10_measured() -> None:
@@ -122,11 +122,12 @@ def test_minilm_differs_from_synthetic_as_issue_10_measured() -> None:
     assert real["x_mean_abs"] > fake["x_mean_abs"]
 
 
-def test_real_tile_rejects_a_tile_larger_than_every_layer() -> None:
+def test_real_tile_rejects_k_or_n_larger_than_every_layer() -> None:
     layers = {"a": (np.ones((10, 4)), np.ones((4, 3)))}
-    with pytest.raises(ValueError, match=r"^m, k, n must fit a real layer \(at most 10 x 4 x 3\), "
-                                         r"not 11 x 4 x 3$"):
-        real_tile(layers, 11, 4, 3, INT8, np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"^k, n must fit a real layer \(at most 4 x 3\), "
+                                         r"not 5 x 3$"):
+        real_tile(layers, 11, 5, 3, INT8, np.random.default_rng(0))
+    assert real_tile(layers, 11, 4, 3, INT8, np.random.default_rng(0))[0].shape == (11, 4)
 
 
 def test_toggle_rate_counts_flipped_bits() -> None:
@@ -181,3 +182,13 @@ def test_block_workloads_carry_their_own_block_scales() -> None:
     with pytest.raises(ValueError, match=r"^x must have a multiple of the block size 32 along "
                                          r"axis 1, not 40$"):
         block_workload("uniform", 2, 40, 1, "mxfp4", "mxint8", 0)
+
+
+def test_minilm_streams_longer_than_its_tokens_reuse_them_cyclically() -> None:
+    """A 16x16 array's stream needs 1,176 rows and the captured sentences give 852 tokens:
+    before, the workload was refused; now the rows continue cyclically (real data, repeated)."""
+    a, w = make_workload("minilm", 1176, 32, 16, "fp4", 0)
+    assert a.shape == (1176, 32) and w.shape == (32, 16)
+    tokens = 852
+    assert np.array_equal(a[tokens:], a[:1176 - tokens])
+    assert not np.array_equal(a[1:tokens + 1], a[:tokens])  # within one cycle rows differ
