@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-from flow.tables import ACCURACY_PLOT  # noqa: E402
+from flow.tables import ACCURACY_PLOT, LEVELS  # noqa: E402
 
 __all__ = ["write_plots", "sweep_pareto"]
 
@@ -25,12 +25,12 @@ def _save(fig: plt.Figure, path: Path) -> None:
 
 
 def _levels(summary: dict) -> list[str]:
-    """``"MAC"`` then every array size, in study order."""
+    """``"MAC"``, ``"block MAC"`` and every array size, in study order."""
     return list(dict.fromkeys(_level(d) for d in summary["designs"]))
 
 
 def _level(d: dict) -> str:
-    return "MAC" if d["kind"] == "mac" else f"{d['rows']}x{d['cols']}"
+    return LEVELS.get(d["kind"]) or f"{d['rows']}x{d['cols']}"
 
 
 def _pair(d: dict) -> str:
@@ -57,7 +57,7 @@ def _area_breakdown(summary: dict, path: Path) -> None:
         top.bar(names, comb, bottom=seq, label="combinational", color="tab:orange")
         top.set_title(f"{level}\nsequential vs combinational")
         bottom = axes[1][col]
-        if designs[0]["kind"] == "mac":
+        if designs[0]["kind"] in LEVELS:
             bottom.axis("off")
             bottom.text(0.5, 0.5, "MAC units have no\nPE / edge split", ha="center",
                         va="center", transform=bottom.transAxes)
@@ -81,7 +81,7 @@ def _area_breakdown(summary: dict, path: Path) -> None:
         top.set_xlabel("weight x activation format")
         top.tick_params(axis="x", rotation=20)
     axes[0][0].legend(loc="upper right", fontsize="small")
-    arrays = [c for c, level in enumerate(levels) if level != "MAC"]
+    arrays = [c for c, level in enumerate(levels) if level not in LEVELS.values()]
     if arrays:
         axes[1][arrays[0]].legend(loc="upper right", fontsize="small")
     fig.suptitle(f"Area breakdown ({summary['library']['name']})")
@@ -108,7 +108,7 @@ def _energy_by_workload(summary: dict, path: Path) -> None:
 def _scaling(summary: dict, path: Path) -> None:
     headline = summary["headline_workload"]
     colors = _colors(summary)
-    arrays = [d for d in summary["designs"] if d["kind"] != "mac"]
+    arrays = [d for d in summary["designs"] if d["kind"] not in LEVELS]
     fig, (area_ax, energy_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
     for pair in dict.fromkeys(_pair(d) for d in arrays):
         series = sorted((d["rows"] * d["cols"], d) for d in arrays if _pair(d) == pair)

@@ -32,7 +32,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from golden.blockscaled import bits_per_element
 from golden.checks import check_positive
+from golden.families.blockscaled import block_params
 from golden.formats import accepted_names, get_format
 from golden.mac import MACConfig
 from golden.systolic import SystolicConfig
@@ -41,7 +43,7 @@ from golden.workloads import code_statistics, make_workload
 from flow import tools
 from flow.cache import BadEntry, ResultCache, cache_key, file_digest, flow_version
 from flow.evaluate import DEFAULT_CLOCK_NS, DEFAULT_WORKLOADS, MAC_SHAPE
-from flow.folders import check_folder, write_folder
+from flow.folders import write_folder
 from flow.portfolio import Job, pe_config, portfolio_record, run_jobs
 from flow.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
 from flow.tables import DEFINITIONS, render_markdown
@@ -50,7 +52,7 @@ __all__ = [
     "format_rows",
     "PAPER_CLAIMS", "Study", "make_study", "parse_designs", "parse_sizes", "parse_recipes",
     "run_study", "summarize", "write_report", "write_report_files", "report",
-    "workload_statistics", "csv_rows", "CSV_COLUMNS",
+    "workload_statistics", "block_comparison", "csv_rows", "CSV_COLUMNS",
 ]
 
 REPORT_SCHEMA = "qmac.report/1"
@@ -62,9 +64,15 @@ QUICK_RECIPES = ("default", "booth")
 """What a custom study (``--designs``/``--sizes``) leaves out takes the paper's formats, these
 sizes (``--quick``: 2x2) and, with ``--quick``, today's recipe and the one that changes INT8 the
 most. The default studies are the specs in flow/specs/."""
-KINDS = ("mac", "systolic")
-"""The design kinds the report's tables lay out (a MAC row, an array row); a sweep may hold only
-these. ``qmac synth`` evaluates every kind with a workload (``golden.designs.flow_kinds``)."""
+KINDS = ("mac", "systolic", "block_mac")
+"""The design kinds the report's tables lay out (a MAC row, an array row, a block-scaled MAC row);
+a sweep may hold only these. ``qmac synth`` evaluates every kind with a workload
+(``golden.designs.flow_kinds``)."""
+CROSSED_KINDS = ("mac", "systolic")
+"""The kinds ``--designs`` crosses with element-wise weight formats; block-scaled MACs enter a
+study through a sweep spec (their activation is a block format too)."""
+MAC_LEVEL = ("mac", "block_mac")
+"""Kinds that are one multiply-accumulate unit (no array, no PE/edge split)."""
 DEFAULT_OUT = Path("reports")
 DEFAULT_CACHE = Path("build/cache")
 """Both relative to the current folder (``make report`` runs in the repository root)."""
@@ -111,7 +119,7 @@ class Study:
 
 
 def parse_designs(text: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(kinds, formats)`` from a comma list mixing kinds (mac, systolic) and weight formats.
+    """``(kinds, formats)`` from a comma list mixing kinds (``CROSSED_KINDS``) and weight formats.
 
     Missing kinds mean both kinds; missing formats mean the default formats.
     """
@@ -119,17 +127,18 @@ def parse_designs(text: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     kinds: list[str] = []
     formats: list[str] = []
     for token in tokens:
-        if token in KINDS:
+        if token in CROSSED_KINDS:
             kinds.append(token)
             continue
         try:
             formats.append(get_format(token).name)
         except ValueError:
             raise ValueError(
-                f"designs must be a comma list of kinds ({', '.join(KINDS)}) and weight formats "
+                f"designs must be a comma list of kinds ({', '.join(CROSSED_KINDS)}) and weight "
+                f"formats "
                 f"({accepted_names()}), not {token!r}") from None
     formats = formats or list(DEFAULT_FORMATS)
-    return tuple(dict.fromkeys(kinds or KINDS)), tuple(dict.fromkeys(formats))
+    return tuple(dict.fromkeys(kinds or CROSSED_KINDS)), tuple(dict.fromkeys(formats))
 
 
 def parse_recipes(text: str | None) -> tuple[str, ...] | None:
@@ -264,15 +273,16 @@ def run_study(study: Study, *, cache_dir: Path = DEFAULT_CACHE, progress: Progre
                      on_done=store)
         return [r for r in results if r is not None]
 
-    searched = {c.name: c for c in study.configs if c.kind == "mac"}
-    searched |= {pe.name: pe for pe in (pe_config(c) for c in study.configs if c.kind != "mac")}
+    searched = {c.name: c for c in study.configs if c.kind in MAC_LEVEL}
+    searched |= {pe.name: pe for pe in (pe_config(c) for c in study.configs
+                                        if c.kind not in MAC_LEVEL)}
     pairs = [(config, name) for config in searched.values() for name in study.portfolio]
     found = iter(run(pairs, "portfolio"))
     candidates = {design: {} for design in searched}
     for config, name in pairs:
         candidates[config.name][name] = next(found)
     portfolios = {design: portfolio_record(c, design) for design, c in candidates.items()}
-    arrays = [c for c in study.configs if c.kind != "mac"]
+    arrays = [c for c in study.configs if c.kind not in MAC_LEVEL]
     for config in arrays:
         pe = pe_config(config).name
         progress(f"{'recipe':<9}{config.name} uses {portfolios[pe]['winner']!r}, the winner of "
@@ -281,7 +291,7 @@ def run_study(study: Study, *, cache_dir: Path = DEFAULT_CACHE, progress: Progre
                              "array"))
     results = []
     for config in study.configs:
-        if config.kind == "mac":
+        if config.kind in MAC_LEVEL:
             record = portfolios[config.name]
             result = candidates[config.name][record["winner"]]
         else:
@@ -306,8 +316,19 @@ def _structure(result: dict) -> dict:
             if k not in ("weight", "acc_bits", "psum_bits")}
 
 
+_BLOCK_BASELINE = {"kind": "mac", "act": BASELINE_FORMAT, "overflow": "wrap", "pipeline": False}
+"""A block-scaled MAC is compared with the plain INT8 x INT8 MAC: wrapping (as it does), not
+pipelined, INT8 activations (its element-wise rival)."""
+
+
 def _baseline_of(result: dict, results: list[dict]) -> dict | None:
-    """The INT8-weight design of the same kind, size, activation width and options."""
+    """The INT8-weight design of the same kind, size, activation width and options; for a
+    block-scaled MAC, the ``_BLOCK_BASELINE`` MAC."""
+    if result["design"]["kind"] == "block_mac":
+        return next((other for other in results
+                     if other["design"]["params"]["weight"] == BASELINE_FORMAT
+                     and all(other["design"]["params"].get(k) == v
+                             for k, v in _BLOCK_BASELINE.items())), None)
     return next((other for other in results
                  if other["design"]["params"]["weight"] == BASELINE_FORMAT
                  and _structure(other) == _structure(result)), None)
@@ -325,6 +346,8 @@ def _label(params: dict) -> str:
     pair = f"{fmt}x{act.upper()}"
     if params["kind"] == "mac":
         return f"{pair} MAC"
+    if params["kind"] == "block_mac":
+        return f"{pair} block MAC"
     return f"{pair} {params['rows']}x{params['cols']}"
 
 
@@ -372,7 +395,7 @@ def _recipe_ratios(result: dict, baseline: dict | None, workload: str) -> dict |
     energy = {n: _ratio(base[n]["energy_per_mac_pj"][workload],
                         mine[n]["energy_per_mac_pj"][workload]) for n in common}
     default = DEFAULT_RECIPE.name
-    return {"level": "mac" if result["design"]["kind"] == "mac" else "pe",
+    return {"level": "mac" if result["design"]["kind"] in MAC_LEVEL else "pe",
             "searched_on": [baseline["portfolio"]["searched_on"],
                             result["portfolio"]["searched_on"]],
             "workload": workload, "area": area, "energy_per_mac": energy,
@@ -389,7 +412,7 @@ def _design_entry(result: dict, results: list[dict], clock_ns: float,
         "name": result["design"]["name"],
         "kind": params["kind"],
         "weight": params["weight"],
-        "act_bits": params["act_bits"],
+        "act_bits": params.get("act_bits"),
         "rows": params.get("rows"),
         "cols": params.get("cols"),
         "acc_bits": params["acc_bits"],
@@ -430,9 +453,11 @@ def energy_scaling(designs: list[dict], workload: str) -> dict[str, Any]:
 
     Each level also gets its ratio to the format's MAC and the share of its power spent outside
     the PEs (edge logic, in %), the two figures that explain how energy per MAC moves with size.
+    Block-scaled MACs have no array here and are left out.
     """
     formats: dict[str, list[dict[str, Any]]] = {}
-    for d in sorted(designs, key=lambda d: d["result"]["design"]["macs_per_cycle"]):
+    for d in sorted((d for d in designs if d["kind"] != "block_mac"),
+                    key=lambda d: d["result"]["design"]["macs_per_cycle"]):
         w = d["result"]["power"]["workloads"].get(workload)
         if w is None:
             continue
@@ -450,10 +475,42 @@ def energy_scaling(designs: list[dict], workload: str) -> dict[str, Any]:
     return {"workload": workload, "formats": formats}
 
 
+def block_comparison(designs: list[dict], formats: list[dict], workload: str) -> list[dict]:
+    """Each block-scaled MAC against the element-wise INT8, INT4 and dINT4 MACs with INT8
+    activations (the first of each in the study): storage bits per element (the block scale's
+    share included, from ``formats``), area, energy per MAC on ``workload``, accumulator width,
+    and the ratios block / rival (above 1: the block MAC costs more)."""
+    macs = [d for d in designs if d["kind"] == "mac" and d["act_bits"] == 8]
+    rivals = [next(d for d in macs if d["weight"] == name) for name in ("int8", "int4", "dint4")
+              if any(d["weight"] == name for d in macs)]
+    storage = {(f["weight"], f["act"]): f for f in formats}
+
+    def cost(d: dict) -> tuple[float, float]:
+        return (d["result"]["area"]["total_um2"],
+                d["result"]["power"]["workloads"][workload]["energy_per_mac_pj"])
+
+    rows = []
+    for d in designs:
+        if d["kind"] != "block_mac":
+            continue
+        area, energy = cost(d)
+        bits = storage[d["weight"], d["result"]["design"]["params"]["act"]]
+        rows.append({
+            "design": d["name"], "label": d["label"], "acc_bits": d["acc_bits"],
+            "weight_bits_per_element": bits["bits_per_element"],
+            "act_bits_per_element": bits["act_bits_per_element"],
+            "area_um2": area, "energy_per_mac_pj": energy,
+            "against": [{"design": r["name"], "label": r["label"], "acc_bits": r["acc_bits"],
+                         "area_ratio": _ratio(area, cost(r)[0]),
+                         "energy_ratio": _ratio(energy, cost(r)[1])} for r in rivals]})
+    return rows
+
+
 def workload_statistics(study: Study) -> dict[str, dict[str, dict[str, float]]]:
     """``code_statistics`` of each workload for each weight format of ``study``, on the operands
     the flow streams through a MAC (``MAC_SHAPE``, the study's seed): why workloads differ."""
-    formats = dict.fromkeys(config.weight.name for config in study.configs)
+    formats = dict.fromkeys(config.weight.name for config in study.configs
+                            if block_params(config.weight) is None)
     return {workload: {name: code_statistics(*make_workload(workload, *MAC_SHAPE,
                                                             get_format(name), study.seed),
                                              get_format(name))
@@ -463,13 +520,16 @@ def workload_statistics(study: Study) -> dict[str, dict[str, dict[str, float]]]:
 
 def format_rows(study: Study) -> list[dict[str, Any]]:
     """One row per weight x activation format pair of the study (the format table): code
-    bits, value set, product width and the datapath that serves it."""
+    bits, storage bits per element (a block format's scale included), value set, product width
+    and the datapath that serves it."""
     rows = {}
     for config in study.configs:
         weight, act = config.weight, config.act
         values = weight.decode(weight.valid_codes)
         rows[weight.name, act.name] = {
             "weight": weight.name, "act": act.name, "bits": weight.bits,
+            "bits_per_element": bits_per_element(weight),
+            "act_bits_per_element": bits_per_element(act),
             "values": int(len(values)), "value_min": float(values.min()),
             "value_max": float(values.max()),
             "smallest_nonzero": float(np.abs(values[values != 0]).min()),
@@ -489,6 +549,7 @@ def summarize(study: Study, results: list[dict], *, date: str | None = None,
         raise ValueError("results must hold at least one flow result, not an empty list")
     designs = [_design_entry(r, results, study.clock_ns, study.headline_workload)
                for r in results]
+    formats = format_rows(study)
     first = results[0]
     return {
         "schema": REPORT_SCHEMA,
@@ -511,7 +572,9 @@ def summarize(study: Study, results: list[dict], *, date: str | None = None,
         "default_recipe": DEFAULT_RECIPE.name,
         "designs": designs,
         "workload_stats": workload_statistics(study),
-        "formats": format_rows(study),
+        "formats": formats,
+        "block_scaled": {"workload": study.headline_workload,
+                         "rows": block_comparison(designs, formats, study.headline_workload)},
         "accuracy": accuracy,
     }
 

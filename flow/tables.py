@@ -59,6 +59,10 @@ _int = fmt_fixed(0)
 _ratio = fmt_fixed(2)
 
 
+LEVELS = {"mac": "MAC", "block_mac": "block MAC"}
+"""The level column of the one-unit kinds; arrays show their size."""
+
+
 def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
     """A GitHub Markdown table; the first column is left-aligned, the others right-aligned."""
     align = [":--"] + ["--:"] * (len(headers) - 1)
@@ -68,7 +72,7 @@ def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _array(d: dict) -> str:
-    return "MAC" if d["kind"] == "mac" else f"{d['rows']}×{d['cols']}"
+    return LEVELS.get(d["kind"]) or f"{d['rows']}×{d['cols']}"
 
 
 def _designs_table(summary: dict) -> str:
@@ -89,11 +93,15 @@ def _designs_table(summary: dict) -> str:
 
 def _formats_table(summary: dict) -> str:
     """One row per weight x activation pair studied (older results.json: no rows)."""
-    rows = [[f"{f['weight']} x {f['act']}", _int(f["bits"]), _int(f["values"]),
-             f"[{f['value_min']:g}, {f['value_max']:g}]", f"{f['smallest_nonzero']:g}",
-             _int(f["product_bits"]), f"{f['datapath']} x {f['act_datapath']}"]
+    rows = [[f"{f['weight']} x {f['act']}", _int(f["bits"]),
+             *(f"{f[k]:g}" if k in f else "n/a"
+               for k in ("bits_per_element", "act_bits_per_element")),
+             _int(f["values"]), f"[{f['value_min']:g}, {f['value_max']:g}]",
+             f"{f['smallest_nonzero']:g}", _int(f["product_bits"]),
+             f"{f['datapath']} x {f['act_datapath']}"]
             for f in summary.get("formats", [])]
-    return markdown_table(["Weight x activation", "Weight bits", "Values", "Value range",
+    return markdown_table(["Weight x activation", "Weight bits", "Weight bits/element (scale "
+                           "included)", "Act bits/element", "Values", "Value range",
                            "Smallest nonzero", "Product bits", "Datapath (weight x act)"], rows)
 
 
@@ -346,6 +354,30 @@ def _scaling_paragraph(summary: dict) -> str:
     return " ".join(sentences)
 
 
+def _block_paragraph(summary: dict) -> str:
+    """Each block-scaled MAC against the element-wise MACs, in words, from
+    ``summary["block_scaled"]``; "" without one (or in an older results.json)."""
+    rows = (summary.get("block_scaled") or {}).get("rows")
+    if not rows:
+        return ""
+    sentences = []
+    for row in rows:
+        against = "; ".join(
+            f"{_ratio(r['area_ratio'])}× the area and {_ratio(r['energy_ratio'])}× the energy "
+            f"of the {r['label']} ({_int(r['acc_bits'])}-bit accumulator)"
+            for r in row["against"])
+        sentences.append(
+            f"The {row['label']} stores {row['weight_bits_per_element']:g} weight and "
+            f"{row['act_bits_per_element']:g} activation bits per element (block scale "
+            f"included) and measures {_int(row['area_um2'])} um² and "
+            f"{fmt_sig(row['energy_per_mac_pj'])} pJ/MAC with a {_int(row['acc_bits'])}-bit "
+            f"accumulator" + (f": {against}." if against else "."))
+    return (" ".join(sentences) + " A block MAC's area includes its scale datapath (the "
+            "scale decoders, the E4M3 mantissa multiplier, the alignment shifters) and its wide "
+            "output accumulator, which adds once per block; no design here stores its "
+            "operands, so the scale storage shows only in bits per element.")
+
+
 def _header(summary: dict) -> list[str]:
     tools = summary["tools"]
     library = summary["library"]
@@ -407,6 +439,9 @@ def render_markdown(summary: dict, plots: dict[str, str]) -> str:
         if table is _energy_table:
             lines += [f"### Energy per MAC vs array size ({headline} workload)", "",
                       _scaling_paragraph(summary), ""]
+            block = _block_paragraph(summary)
+            if block:
+                lines += [f"### Block-scaled formats ({headline} workload)", "", block, ""]
     plots = dict(plots)
     if summary.get("accuracy") is not None:
         lines += ["## Accuracy vs hardware cost", "", _accuracy_intro(summary), "",

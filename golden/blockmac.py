@@ -3,16 +3,19 @@ applied once per block. The specification ``hw.blockmac.BlockMAC`` is checked ag
 
 Ports (cycle convention of ``golden.trace``):
 
-* ``w``, ``x`` (in): element codes of the weight and activation (MX formats);
+* ``w``, ``x`` (in): element codes of the weight and activation;
   ``valid`` (in): add the element product ``(2**fw w)(2**fx x)`` to the block sum this cycle;
-* ``sw``, ``sx`` (in, E8M0 codes 0..254): the two block scales, read in the block's ``last``
-  cycle (scales travel with their data: the weight scale with the weight tile, the activation
-  scale with the activation row);
+* ``sw`` (in, 8 bits), and ``sx`` when the activation is block-scaled too: the block scale codes
+  (E8M0 0..254 for MX, FP8 E4M3 0..126 for NVFP4), read in the block's ``last`` cycle (scales
+  travel with their data: the weight scale with the weight tile, the activation scale with the
+  activation row). An element-wise activation (INT8 per token) has no scale port: its scale
+  multiplies the output, outside the MAC.
 * ``last`` (in, with ``valid``): this element closes its block: the block sum (this product
-  included) is shifted by ``e = sw + sx - 254 + frac_bits - fw - fx`` (left exactly, or right
-  arithmetically, dropping the bits below ``2**-frac_bits``) and added to the output accumulator,
-  and the block sum restarts at zero; ``clear`` (in, with ``last``): the accumulator restarts
-  from this block instead of adding to its old value.
+  included) times the scale mantissas (E4M3 only) is shifted by ``e = fields + offset`` (the
+  ``golden.blockscaled.ScaleCodec`` split; MX: ``sw + sx - 254 + frac_bits - fw - fx``) left
+  exactly, or right arithmetically, dropping the bits below ``2**-frac_bits``, and added to the
+  output accumulator, and the block sum restarts at zero; ``clear`` (in, with ``last``): the
+  accumulator restarts from this block instead of adding to its old value.
 * ``acc`` (out, ``acc_bits`` signed, units ``2**-frac_bits``, wrapping): the output accumulator;
   ``acc_valid`` (out): ``acc`` has just absorbed a block.
 
@@ -28,11 +31,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from golden.arith import acc_range, product_range, signed_bits
-from golden.blockscaled import E8M0_BIAS, E8M0_NAN, BlockQuantized
+from golden.arith import acc_range, product_bits, product_range, signed_bits
+from golden.blockscaled import BlockQuantized, ScaleCodec, scale_codec
 from golden.checks import check_int
 from golden.datapath import Datapath, check_hardware
-from golden.families.blockscaled import SCALE_E8M0, block_params
+from golden.families.blockscaled import block_params
 from golden.formats import Format, as_format
 from golden.trace import Port, PortTrace, accumulator_trace
 
@@ -45,10 +48,11 @@ _ACC_BITS = (8, 64)
 class BlockMACConfig:
     """Parameters of a block-scaled MAC; ``hw.blockmac.BlockMAC`` is generated from these.
 
-    ``weight`` and ``act`` are MX formats with E8M0 scales and the same block size whose
-    element pair a hardware datapath serves (``golden.datapath.check_hardware``): MXINT8 codes go
-    straight into one multiplier, FP elements (``mxfp4``, ``mxfp6*``, ``mxfp8*``) through their
-    family's sign-magnitude decoder. ``acc_bits`` in 8..64, ``frac_bits`` >= 0.
+    ``weight`` is a block-scaled format (MX with E8M0 scales, NVFP4 with E4M3 scales); ``act`` is
+    one with the same block size, or an element-wise format (NVFP4 x INT8 per token). A hardware
+    datapath must serve the element pair (``golden.datapath.check_hardware``): MXINT8 codes go
+    straight into one multiplier, FP elements through their family's sign-magnitude decoder.
+    ``acc_bits`` in 8..64, ``frac_bits`` in 0..acc_bits-1.
     """
 
     weight: Format | str
@@ -60,20 +64,26 @@ class BlockMACConfig:
 
     def __post_init__(self) -> None:
         for param in ("weight", "act"):
-            fmt = as_format(getattr(self, param), param)
-            params = block_params(fmt)
-            if params is None or (params["scale_exp_bits"], params["scale_man_bits"]) \
-                    != SCALE_E8M0:
-                raise ValueError(f"{param} must be an MX format with an E8M0 scale (mxint8, "
-                                 f"mxfp4, mxfp6e2m3, mxfp6e3m2, mxfp8e4m3, mxfp8e5m2, with bB), "
-                                 f"not {fmt.name!r}")
-            object.__setattr__(self, param, fmt)
+            object.__setattr__(self, param, as_format(getattr(self, param), param))
+        if block_params(self.weight) is None:
+            raise ValueError(f"weight must be a block-scaled format (mxint8, mxfp4, mxfp6e2m3, "
+                             f"mxfp6e3m2, mxfp8e4m3, mxfp8e5m2, nvfp4, with bB), not "
+                             f"{self.weight.name!r}")
         check_hardware(self.weight, self.act)
-        if self.block != block_params(self.act)["block"]:
-            raise ValueError(f"act must have the weight's block size {self.block}, not "
-                             f"{self.act.name!r}")
+        act_params = block_params(self.act)
+        if act_params is not None and act_params["block"] != self.block:
+            raise ValueError(f"act must have the weight's block size {self.block} or no block "
+                             f"scale, not {self.act.name!r}")
         check_int("acc_bits", self.acc_bits, *_ACC_BITS)
         check_int("frac_bits", self.frac_bits, 0, self.acc_bits - 1)
+
+    @property
+    def scales(self) -> tuple[tuple[str, ScaleCodec], ...]:
+        """``(port, codec)`` of each block scale input: ``sw``, and ``sx`` for a block-scaled
+        activation."""
+        ports = (("sw", self.weight), ("sx", self.act))
+        return tuple((port, scale_codec(fmt)) for port, fmt in ports
+                     if block_params(fmt) is not None)
 
     @property
     def integer_elements(self) -> bool:
@@ -85,6 +95,11 @@ class BlockMACConfig:
         return block_params(self.weight)["block"]
 
     @property
+    def product_bits(self) -> int:
+        """Width of one element product (``golden.arith.product_bits``)."""
+        return product_bits(self.weight, self.act)
+
+    @property
     def sum_bits(self) -> int:
         """Width of the exact block sum (one block's products)."""
         lo, hi = product_range(self.weight, self.act)
@@ -92,8 +107,14 @@ class BlockMACConfig:
 
     @property
     def shift_offset(self) -> int:
-        """``e - sw - sx``: the constant part of the block's alignment shift."""
-        return self.frac_bits - 2 * E8M0_BIAS - self.weight.shift - self.act.shift
+        """The constant part of the block's alignment shift (added to the scale fields)."""
+        return (self.frac_bits - self.weight.shift - self.act.shift
+                + sum(codec.offset for _, codec in self.scales))
+
+    @property
+    def scaled_bits(self) -> int:
+        """Width of the block sum times the scale mantissas (signed)."""
+        return self.sum_bits + sum(codec.mantissa_bits for _, codec in self.scales)
 
     @property
     def latency(self) -> int:
@@ -116,32 +137,37 @@ class BlockMACConfig:
     def ports(self) -> tuple[Port, ...]:
         return (Port("w", "in", self.weight.bits, signed=self.weight.signed),
                 Port("x", "in", self.act.bits, signed=self.act.signed),
-                Port("sw", "in", 8), Port("sx", "in", 8),
+                *(Port(port, "in", 8) for port, _ in self.scales),
                 Port("valid", "in", 1), Port("last", "in", 1), Port("clear", "in", 1),
                 Port("acc", "out", self.acc_bits, signed=True), Port("acc_valid", "out", 1))
 
-    def align(self, block_sum: int, sw: int, sx: int) -> int:
-        """The block sum shifted to the accumulator's fixed point (right shifts floor)."""
-        shift = sw + sx + self.shift_offset
+    def align(self, block_sum: int, *scale_codes: int) -> int:
+        """The block sum times its scales (one code per ``scales`` port) on the accumulator's
+        fixed point (right shifts floor)."""
+        shift = self.shift_offset
+        for (_, codec), code in zip(self.scales, scale_codes, strict=True):
+            mantissa, field = codec.parts(code)
+            block_sum, shift = block_sum * int(mantissa), shift + int(field)
         return block_sum << shift if shift >= 0 else block_sum >> -shift
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Outputs, cycle by cycle, for the given (cycles, 1) input arrays, from reset."""
         w = self.weight.decode_scaled(inputs["w"][:, 0], "w")
         x = self.act.decode_scaled(inputs["x"][:, 0], "x")
-        for name in ("sw", "sx"):
-            scales = inputs[name][:, 0]
-            if scales.size and (scales.min() < 0 or scales.max() >= E8M0_NAN):
-                raise ValueError(f"{name} must hold E8M0 codes in [0, {E8M0_NAN - 1}] (255 is "
-                                 "NaN)")
+        ports = [port for port, _ in self.scales]
+        for port, codec in self.scales:
+            scales = inputs[port][:, 0]
+            if scales.size and (scales.min() < 0 or scales.max() >= codec.codes):
+                raise ValueError(f"{port} must hold non-negative finite {codec.name.upper()} "
+                                 f"codes in [0, {codec.codes - 1}], not {int(scales.max())}")
         lo, hi = acc_range(self.acc_bits)
         cycles = len(w)
         acc_out = np.zeros((cycles, 1), dtype=np.int64)
         valid_out = np.zeros((cycles, 1), dtype=np.int64)
         acc = block_sum = 0
-        for t, (product, valid, last, clear, sw, sx) in enumerate(zip(
+        for t, (product, valid, last, clear, *scales) in enumerate(zip(
                 (w * x).tolist(), *(inputs[n][:, 0].tolist()
-                                    for n in ("valid", "last", "clear", "sw", "sx")))):
+                                    for n in ("valid", "last", "clear", *ports)))):
             acc_out[t, 0] = acc
             if t:
                 valid_out[t, 0] = closed
@@ -150,7 +176,7 @@ class BlockMACConfig:
                 continue
             block_sum += product
             if last:
-                total = (0 if clear else acc) + self.align(block_sum, sw, sx)
+                total = (0 if clear else acc) + self.align(block_sum, *scales)
                 acc, block_sum = (total - lo) % (hi - lo + 1) + lo, 0
         return {"acc": acc_out, "acc_valid": valid_out}
 
@@ -167,14 +193,16 @@ class BlockMACConfig:
     def gemm_trace(self, a: BlockQuantized, w: BlockQuantized) -> PortTrace:
         """Stream ``a @ w``: per output, its K element pairs in order, each block's scales on
         ``sw``/``sx`` throughout the block, ``last`` on its final element, ``clear`` on the
-        first block's; two idle cycles let the last result reach ``acc``."""
+        first block's; two idle cycles let the last result reach ``acc``. An element-wise ``a``
+        (``golden.blockscaled.quantize_operand``) has no scale stream."""
         (m, k), n, b = a.codes.shape, w.codes.shape[1], self.block
         rows = np.repeat(np.arange(m), n * k)
         cols = np.tile(np.repeat(np.arange(n), k), m)
         ks = np.tile(np.arange(k), m * n)
         pad = np.zeros(self.latency + 1, dtype=np.int64)
         streams = {"w": w.codes[ks, cols], "x": a.codes[rows, ks],
-                   "sw": w.scale_codes[ks // b, cols], "sx": a.scale_codes[rows, ks // b],
+                   "sw": w.scale_codes[ks // b, cols], "sx": a.scale_codes[rows, ks // a.block],
                    "valid": np.ones(ks.size), "last": ks % b == b - 1, "clear": ks < b}
+        inputs = {port.name for port in self.ports if port.direction == "in"}
         return self.trace({name: np.concatenate([np.asarray(v, dtype=np.int64), pad])
-                           for name, v in streams.items()})
+                           for name, v in streams.items() if name in inputs})

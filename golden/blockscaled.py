@@ -31,6 +31,17 @@ is associative) and truncation happens per block, before any addition; with ``sa
 The MX spec leaves accumulator precision and reduction order to the implementation: these two
 parameters name them. NVFP4's FP32 tensor scales multiply the accumulator value at the output.
 ``models.quantized.quantized_gemm`` is the fast float equivalent the accuracy study uses.
+
+**Element-wise operands** (NVFP4 weights x INT8 activations): ``quantize_operand`` also takes an
+element-wise format and quantizes symmetrically per row of the other axis (per token, per output
+channel) into a ``BlockQuantized`` whose one "block" spans all of K at the unit scale; its float
+scales (``outer_scales``) multiply the output, outside the dot product, as a per-token INT8 scale
+does in hardware.
+
+**Scale codecs** (``ScaleCodec``): a scale code is an exact ``mantissa * 2**(field + offset)``,
+split the way the hardware uses it: E8M0 is a bare shift by its code; E4M3 is a 4-bit
+``mantissa`` (``8 + M`` for normals, ``M`` for subnormals) and a shift by
+``field = max(E, 1) - 1``.
 """
 
 from __future__ import annotations
@@ -42,11 +53,12 @@ import numpy as np
 
 from golden.arith import Overflow, acc_range, gemm, product_range, signed_bits
 from golden.checks import check_int
-from golden.families.blockscaled import block_params
+from golden.families.blockscaled import SCALE_E4M3, SCALE_E8M0, block_params
 from golden.formats import Format, as_format, fp_format
-from golden.quantize import round_to_codes
+from golden.quantize import quantize_activations, round_to_codes
 
-__all__ = ["BlockQuantized", "quantize_blocks", "emax_elem", "e8m0_exponent", "block_dot",
+__all__ = ["BlockQuantized", "ScaleCodec", "SCALE_CODECS", "scale_codec", "bits_per_element", "quantize_blocks",
+           "quantize_operand", "emax_elem", "e8m0_exponent", "block_dot",
            "block_gemm", "E8M0_BIAS", "E8M0_NAN", "ACC_LIMITS"]
 
 E8M0_BIAS = 127
@@ -54,8 +66,63 @@ E8M0_NAN = 255
 ACC_LIMITS = {"acc_bits": (2, 512), "frac_bits": (0, 512)}
 """Accumulator width and fraction bits ``block_dot`` accepts (an exact MX accumulator over the
 whole E8M0 range needs about 560 bits; golden computes any width with Python integers)."""
+SCALE_BITS = 8
+"""Both block scale codes (E8M0, unsigned; FP8 E4M3 with its sign bit) are one byte."""
 _E4M3 = fp_format(4, 3)
 _NVFP4_TENSOR_PEAK = 6.0 * 448.0
+
+
+@dataclass(frozen=True)
+class ScaleCodec:
+    """How a block scale code becomes the exact value ``mantissa * 2**(field + offset)``.
+
+    ``mantissa_bits`` is the width of the unsigned mantissa the hardware multiplies by (0: the
+    scale is a bare power of two, no multiplier); ``field`` is the shift the hardware applies and
+    ``offset`` its constant part. ``codes`` are the codes the hardware takes (0..codes-1:
+    non-negative and finite, as the quantizer produces), ``unit`` the code of 1.0.
+    """
+
+    name: str
+    mantissa_bits: int
+    offset: int
+    codes: int
+    unit: int
+
+    def parts(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(mantissa, field)`` int64 arrays of ``codes`` (E4M3: signed mantissa for the
+        sign bit, which golden decodes and the hardware never receives)."""
+        codes = np.asarray(codes, dtype=np.int64)
+        if self.name == "e8m0":
+            return np.ones(codes.shape, np.int64), codes
+        if self.name == "none":
+            return np.ones(codes.shape, np.int64), np.zeros(codes.shape, np.int64)
+        exponent, mantissa = (codes >> 3) & 0xF, codes & 0x7
+        mantissa = np.where(exponent > 0, 8 + mantissa, mantissa)
+        return np.where(codes >> 7, -mantissa, mantissa), np.maximum(exponent, 1) - 1
+
+
+SCALE_CODECS = {SCALE_E8M0: ScaleCodec("e8m0", 0, -E8M0_BIAS, E8M0_NAN, E8M0_BIAS),
+                SCALE_E4M3: ScaleCodec("e4m3", 4, -_E4M3.shift, 0x7F, 0x38),
+                None: ScaleCodec("none", 0, 0, 1, 0)}
+"""Per ``(scale exponent bits, mantissa bits)`` of a block format; ``None``: an element-wise
+operand (no block scale)."""
+
+
+def bits_per_element(fmt: Format | str) -> float:
+    """Storage per element, its share of the block scale included: MXFP4 4 + 8/32 = 4.25,
+    NVFP4 4 + 8/16 = 4.5 (its FP32 tensor scale, once per tensor, is not counted), INT8 8."""
+    fmt = as_format(fmt, "fmt")
+    params = block_params(fmt)
+    if params is None:
+        return float(fmt.bits)
+    return fmt.bits + SCALE_BITS / params["block"]
+
+
+def scale_codec(fmt: Format) -> ScaleCodec:
+    """The codec of ``fmt``'s block scale (``SCALE_CODECS[None]`` for an element-wise format)."""
+    params = block_params(fmt)
+    return SCALE_CODECS[None if params is None else
+                        (params["scale_exp_bits"], params["scale_man_bits"])]
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,7 +133,9 @@ class BlockQuantized:
     activations, 0 for K x N weights), so ``scale_codes`` has that axis divided by the block size.
     ``scale_codes`` are E8M0 codes (MX) or FP8 E4M3 codes (NVFP4); ``tensor_scale`` is the
     float32 NVFP4 tensor scale, 1.0 for MX; ``underflow`` counts the nonzero inputs that became
-    code 0 (as ``golden.quantize.Quantized``).
+    code 0 (as ``golden.quantize.Quantized``). An element-wise ``fmt`` (``quantize_operand``) has
+    one block spanning the axis, unit ``scale_codes`` (0) and its float scales per row of the
+    other axis in ``outer_scales`` (broadcasting against ``codes``).
     """
 
     codes: np.ndarray
@@ -75,18 +144,18 @@ class BlockQuantized:
     fmt: Format
     axis: int
     underflow: int = 0
+    outer_scales: np.ndarray | None = None
 
     @property
     def block(self) -> int:
-        return _params(self.fmt)["block"]
+        params = block_params(self.fmt)
+        return self.codes.shape[self.axis] if params is None else params["block"]
 
     def scale_ints(self) -> tuple[np.ndarray, np.ndarray]:
         """Block scales as exact ``(mantissa, exponent)`` int64 pairs: scale = m * 2**e."""
-        if _params(self.fmt)["scale_man_bits"]:
-            return _E4M3.decode_scaled(self.scale_codes), np.full(self.scale_codes.shape,
-                                                                  -_E4M3.shift, np.int64)
-        return (np.ones(self.scale_codes.shape, np.int64),
-                self.scale_codes.astype(np.int64) - E8M0_BIAS)
+        codec = scale_codec(self.fmt)
+        mantissa, field = codec.parts(self.scale_codes)
+        return mantissa, field + codec.offset
 
     def block_scales(self) -> np.ndarray:
         """Each block's scale times the tensor scale (float64, exact for MX)."""
@@ -96,7 +165,8 @@ class BlockQuantized:
     def dequantize(self) -> np.ndarray:
         """``element value * block scale`` for every element (float64)."""
         scales = np.repeat(self.block_scales(), self.block, axis=self.axis)
-        return self.fmt.decode(self.codes) * scales
+        outer = 1.0 if self.outer_scales is None else self.outer_scales
+        return self.fmt.decode(self.codes) * scales * outer
 
 
 def _params(fmt: Format) -> dict[str, int]:
@@ -160,6 +230,23 @@ def quantize_blocks(x: np.ndarray, fmt: Format | str, axis: int) -> BlockQuantiz
     underflow = int(np.count_nonzero((x != 0) & (codes == 0)))
     return BlockQuantized(codes, np.moveaxis(scale_codes, -1, axis).copy(), tensor_scale, fmt,
                           axis, underflow)
+
+
+def quantize_operand(x: np.ndarray, fmt: Format | str, axis: int) -> BlockQuantized:
+    """``quantize_blocks`` for a block-scaled ``fmt``; for an element-wise one, symmetric
+    quantization per row of the other axis (``golden.quantize.quantize_activations`` per token
+    for ``axis`` 1, per output channel for 0) as one unit-scale block spanning the axis."""
+    fmt = as_format(fmt, "fmt")
+    if block_params(fmt) is not None:
+        return quantize_blocks(x, fmt, axis)
+    if axis not in (0, 1):
+        raise ValueError(f"axis must be 0 or 1, not {axis!r}")
+    x = np.asarray(x)
+    q = quantize_activations(x if axis == 1 else x.T, "token", fmt)
+    codes, scales = (q.codes, q.scales) if axis == 1 else (q.codes.T, q.scales.T)
+    shape = (codes.shape[0], 1) if axis == 1 else (1, codes.shape[1])
+    return BlockQuantized(np.ascontiguousarray(codes), np.zeros(shape, np.int64), 1.0, fmt, axis,
+                          q.underflow, scales)
 
 
 def _check_pair(a: BlockQuantized, w: BlockQuantized) -> int:

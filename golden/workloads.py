@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from golden.blockscaled import BlockQuantized, quantize_blocks
+from golden.blockscaled import BlockQuantized, quantize_operand
 from golden.checks import check_int
 from golden.formats import INT8, Format, as_format
 from golden.quantize import quantize_activations, quantize_weights
@@ -123,8 +123,9 @@ def block_workload(name: str, m: int, k: int, n: int, weight: Format | str, act:
                    seed: int) -> tuple[BlockQuantized, BlockQuantized]:
     """``(a, w)`` of workload ``name`` in block-scaled formats: the M x K activations and K x N
     weights ``make_workload`` draws (the same draws for ``synthetic`` and ``minilm``), as floats,
-    quantized to ``act``/``weight`` with blocks along K (``golden.blockscaled.quantize_blocks``),
-    so the scales are the data's own. ``uniform`` is uniform floats in [-1, 1)."""
+    quantized to ``act``/``weight`` with blocks along K (``golden.blockscaled.quantize_operand``:
+    an element-wise ``act`` such as INT8 is quantized per token), so the scales are the data's
+    own. ``uniform`` is uniform floats in [-1, 1)."""
     if name not in WORKLOADS:
         raise ValueError(f"workload must be one of {list(WORKLOADS)}, not {name!r}")
     for param, value in (("m", m), ("k", k), ("n", n), ("seed", seed)):
@@ -142,7 +143,7 @@ def block_workload(name: str, m: int, k: int, n: int, weight: Format | str, act:
     else:
         x = _synthetic_activation_values(rng, m, k)
         w = _synthetic_weight_values(rng, k, n)
-    return quantize_blocks(x, act, 1), quantize_blocks(w, weight, 0)
+    return quantize_operand(x, act, 1), quantize_operand(w, weight, 0)
 
 
 def toggle_rate(values: np.ndarray, bits: int) -> float:

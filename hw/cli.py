@@ -54,7 +54,8 @@ def systolic_config(args: argparse.Namespace) -> SystolicConfig:
 
 
 def block_mac_config(args: argparse.Namespace) -> BlockMACConfig:
-    """MX weights times MX activations (``--act``, default: the weight's format)."""
+    """Block-scaled weights (MX, NVFP4) times ``--act``: a block format of the same block size
+    or an element-wise one (NVFP4 x INT8 per token); default: the weight's format."""
     if args.saturate or args.pipeline or args.product != DEFAULT_PRODUCT:
         raise ValueError("--saturate, --pipeline and --product apply to --design mac and "
                          "systolic, not to block_mac (its accumulator wraps)")

@@ -189,20 +189,24 @@ def _systolic_cases(fmt: Format, sims: tuple[str, ...]) -> list[Case]:
 
 def block_mac_grid(sims: tuple[str, ...] = SIMULATORS,
                    weights: tuple[Format | str, ...] | None = None) -> list[Case]:
-    """The block-scaled MACs MXINT8 x MXINT8 and MXFP4 x MXINT8 on every simulator; ``weights``
-    keeps those it names and adds, for another MX weight (``mxint8b16``, ``mxfp8e4m3``), the
-    MAC of that weight times MXINT8 of its block size; other formats give no case."""
+    """The block-scaled MACs MXINT8 x MXINT8, MXFP4 x MXINT8 and NVFP4 x INT8 on every
+    simulator; ``weights`` keeps those it names and adds, for another block weight
+    (``mxint8b16``, ``mxfp8e4m3``, ``nvfp4b32``), the MAC of that weight times MXINT8 of its
+    block size (NVFP4: times INT8); other formats give no case."""
     for sim in sims:
         check_sim(sim)
-    cases = [Case(BlockMACConfig(w, "mxint8"), sim) for w in ("mxint8", "mxfp4") for sim in sims]
+    configs = [BlockMACConfig("mxint8", "mxint8"), BlockMACConfig("mxfp4", "mxint8"),
+               BlockMACConfig("nvfp4", "int8")]
+    cases = [Case(config, sim) for config in configs for sim in sims]
     return _select(cases, weights, sims, _block_mac_cases)
 
 
 def _block_mac_cases(fmt: Format, sims: tuple[str, ...]) -> list[Case]:
     params = block_params(fmt)
-    if fmt.kind not in ("mxint", "mxfp") or params is None:
+    if params is None:
         return []
-    act = get_format("mxint8" if params["block"] == 32 else f"mxint8b{params['block']}")
+    act = get_format("int8" if fmt.kind == "nvfp" else
+                     "mxint8" if params["block"] == 32 else f"mxint8b{params['block']}")
     return [Case(BlockMACConfig(fmt, act), sim) for sim in sims]
 
 

@@ -10,13 +10,12 @@ import cocotb
 import numpy as np
 
 from golden.blockmac import BlockMACConfig
-from golden.blockscaled import E8M0_BIAS, E8M0_NAN, quantize_blocks
+from golden.blockscaled import quantize_operand
 from golden.designs import config_from_json
 from sim.driver import check_every_cycle
 from sim.stimulus import uniform_codes
 
 RANDOM_BLOCKS = 300
-_MAX_SCALE = E8M0_NAN - 1
 
 
 def _stream(config: BlockMACConfig, **columns: np.ndarray) -> dict[str, np.ndarray]:
@@ -33,20 +32,25 @@ def product_inputs(config: BlockMACConfig) -> dict[str, np.ndarray]:
     cleared."""
     w, x = np.meshgrid(config.weight.finite_codes, config.act.finite_codes, indexing="ij")
     ones = np.ones(w.size)
-    scale = np.full(w.size, E8M0_BIAS)
+    scales = {port: np.full(w.size, codec.unit) for port, codec in config.scales}
     return _stream(config, w=w.ravel(), x=x.ravel(), valid=ones, last=ones, clear=ones,
-                   sw=scale, sx=scale)
+                   **scales)
 
 
 def shift_inputs(config: BlockMACConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Every scale sum 0..508 (``sw`` 0..254 with ``sx`` 0, then with 254), one-element blocks
-    of random products, each cleared: every left, right and clamped shift amount."""
-    sw = np.tile(np.arange(_MAX_SCALE + 1), 2)
-    sx = np.repeat([0, _MAX_SCALE], _MAX_SCALE + 1)
-    ones = np.ones(sw.size)
-    return _stream(config, w=uniform_codes(config.weight, rng, sw.size),
-                   x=uniform_codes(config.act, rng, sw.size), sw=sw, sx=sx, valid=ones, last=ones,
-                   clear=ones)
+    """Every code of the weight scale (MX: 0..254, every shift field; NVFP4's E4M3: 0..126,
+    every mantissa and field) twice, with the activation scale (if any) at its least and then
+    its greatest code; one-element blocks of random products, each cleared: every left, right
+    and clamped shift amount (MX: every sum ``sw + sx`` in 0..508)."""
+    (first, codec), *others = config.scales
+    scales = {first: np.tile(np.arange(codec.codes), 2)}
+    for port, other in others:
+        scales[port] = np.repeat([0, other.codes - 1], codec.codes)
+    cycles = scales[first].size
+    ones = np.ones(cycles)
+    return _stream(config, w=uniform_codes(config.weight, rng, cycles),
+                   x=uniform_codes(config.act, rng, cycles), valid=ones, last=ones, clear=ones,
+                   **scales)
 
 
 def random_inputs(config: BlockMACConfig, rng: np.random.Generator,
@@ -56,8 +60,8 @@ def random_inputs(config: BlockMACConfig, rng: np.random.Generator,
     parts = []
     for _ in range(blocks):
         near = rng.random() < 0.5
-        sw, sx = (rng.integers(E8M0_BIAS - 12, E8M0_BIAS + 12, 2) if near
-                  else rng.integers(0, _MAX_SCALE + 1, 2))
+        scales = {port: int(rng.integers(codec.unit - 12, codec.unit + 12) if near
+                            else rng.integers(0, codec.codes)) for port, codec in config.scales}
         valid = (rng.random(config.block * 2) < 0.8).astype(np.int64)
         valid = valid[:np.flatnonzero(valid)[config.block - 1] + 1]
         last = np.zeros(valid.size, np.int64)
@@ -65,7 +69,7 @@ def random_inputs(config: BlockMACConfig, rng: np.random.Generator,
         parts.append({"w": uniform_codes(config.weight, rng, valid.size),
                       "x": uniform_codes(config.act, rng, valid.size), "valid": valid, "last": last,
                       "clear": np.full(valid.size, int(rng.random() < 0.25)),
-                      "sw": np.full(valid.size, sw), "sx": np.full(valid.size, sx)})
+                      **{port: np.full(valid.size, code) for port, code in scales.items()}})
     return _stream(config, **{name: np.concatenate([p[name] for p in parts])
                               for name in parts[0]})
 
@@ -87,7 +91,7 @@ async def products(dut: object) -> None:
 
 @cocotb.test()
 async def shifts(dut: object) -> None:
-    """Every shift amount the two E8M0 scales can make."""
+    """Every shift amount (and E4M3 mantissa) the scales can make."""
     config = _config()
     await check_every_cycle(dut, config, shift_inputs(config, _rng()), "shifts")
 
@@ -108,6 +112,6 @@ async def gemm(dut: object) -> None:
     k = 4 * config.block
     a = rng.standard_normal((3, k)) * np.exp(rng.uniform(-6, 6, (1, k)))
     w = rng.standard_normal((k, 2))
-    trace = config.gemm_trace(quantize_blocks(a, config.act, 1),
-                              quantize_blocks(w, config.weight, 0))
+    trace = config.gemm_trace(quantize_operand(a, config.act, 1),
+                              quantize_operand(w, config.weight, 0))
     await check_every_cycle(dut, config, trace.inputs, "gemm")

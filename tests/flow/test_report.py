@@ -124,7 +124,7 @@ def test_quick_report_writes_every_file(quick: dict) -> None:
     data = quick["json"]
     assert data["schema"] == "qmac.report/1"
     assert [d["name"] for d in data["designs"]] == [c.name for c in quick["study"].configs]
-    assert {d["kind"] for d in data["designs"]} == {"mac", "systolic"}
+    assert {d["kind"] for d in data["designs"]} == {"mac", "systolic", "block_mac"}
     for d in data["designs"]:
         for workload in quick["study"].workloads:
             assert d["result"]["power"]["workloads"][workload]["netlist_matches_golden"] is True
@@ -224,7 +224,7 @@ def test_portfolio_keeps_the_smallest_area_that_meets_timing(quick: dict) -> Non
         meeting = [c["area_um2"] for c in record["candidates"].values() if c["slack_ns"] >= 0]
         assert record["meets_timing"] and meeting
         assert record["candidates"][record["winner"]]["area_um2"] == min(meeting)
-        if d["kind"] == "mac":
+        if d["kind"] in rep.MAC_LEVEL:
             assert d["result"]["area"]["total_um2"] == min(meeting)
         else:
             assert record["searched_on"].startswith("systolic_1x1_")
@@ -267,7 +267,8 @@ def test_derived_metrics_follow_documented_formulas(quick: dict) -> None:
                 p["total_mw"] * data["clock_ns"] * p["cycles"] / p["macs"])
             assert der["tops_per_w"][workload] == pytest.approx(2 / p["energy_per_mac_pj"])
         base = next(b for b in data["designs"] if b["name"] == der["vs_int8"]["baseline"])
-        assert base["weight"] == "int8" and base["kind"] == d["kind"]
+        assert base["weight"] == "int8"
+        assert base["kind"] == ("mac" if d["kind"] == "block_mac" else d["kind"])
         assert (base["rows"], base["cols"]) == (d["rows"], d["cols"])
         assert der["vs_int8"]["area"] == pytest.approx(
             base["result"]["area"]["total_um2"] / res["area"]["total_um2"])
@@ -318,9 +319,9 @@ def test_second_run_is_served_from_cache(quick: dict, calls: list[str]) -> None:
                        progress=lines.append)
     assert calls == []
     study = quick["study"]
-    searches = sum(c.kind == "mac" for c in study.configs) + len(
-        {c.weight for c in study.configs if c.kind != "mac"})
-    arrays = sum(c.kind != "mac" for c in study.configs)
+    searches = sum(c.kind in rep.MAC_LEVEL for c in study.configs) + len(
+        {c.weight for c in study.configs if c.kind not in rep.MAC_LEVEL})
+    arrays = sum(c.kind not in rep.MAC_LEVEL for c in study.configs)
     assert sum("cached" in line for line in lines) == searches * len(study.portfolio) + arrays + 1
     assert any("cached   accuracy study" in line for line in lines)
     assert [d["result"] for d in again["designs"]] == [d["result"] for d in quick["json"]["designs"]]
@@ -429,9 +430,34 @@ def test_accuracy_section_shows_the_study_and_the_pareto_plot(quick: dict) -> No
     rows = parse_tables(quick["md"])["Accuracy vs hardware cost"]
     accuracy = quick["json"]["accuracy"]
     assert [r["Weight format"] for r in rows] == list(accuracy["formats"]) == [
-        "int8", "int4", "dint4"]
+        "int8", "int4", "dint4", "nvfp4"]
     for row in rows:
         e2e = accuracy["formats"][row["Weight format"]]["end_to_end"]["w_a8"]
         assert close_to_display(row["Cosine W+A8 (mean)"], e2e["cosine_mean"])
     assert "](accuracy_vs_energy.png)" in quick["md"].split("## Accuracy vs hardware cost")[1]
     assert (quick["out"] / "accuracy_vs_energy.png").stat().st_size > 10_000
+
+
+def test_block_mac_paragraph_follows_json(quick: dict) -> None:
+    """The quick report's NVFP4 x INT8 block MAC: its ratios are block / rival of the JSON's own
+    areas and energies, and the paragraph shows them."""
+    from flow.tables import _block_paragraph
+
+    data = quick["json"]
+    (row,) = data["block_scaled"]["rows"]
+    designs = _by_label(data)
+    block = designs[row["label"]]
+    assert (block["kind"], row["weight_bits_per_element"], row["act_bits_per_element"]) == \
+        ("block_mac", 4.5, 8.0)
+
+    def cost(d: dict) -> tuple[float, float]:
+        return (d["result"]["area"]["total_um2"],
+                d["result"]["power"]["workloads"]["minilm"]["energy_per_mac_pj"])
+
+    assert [r["label"] for r in row["against"]] == ["INT8xINT8 MAC", "INT4xINT8 MAC",
+                                                   "dINT4xINT8 MAC"]
+    for rival in row["against"]:
+        (area, energy), (base_area, base_energy) = cost(block), cost(designs[rival["label"]])
+        assert rival["area_ratio"] == pytest.approx(area / base_area)
+        assert rival["energy_ratio"] == pytest.approx(energy / base_energy)
+    assert f"### Block-scaled formats (minilm workload)\n\n{_block_paragraph(data)}\n" in quick["md"]

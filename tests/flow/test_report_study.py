@@ -33,6 +33,8 @@ def test_default_study_is_the_issue_comparison() -> None:
     arrays = {(c.rows, c.cols, c.weight.name) for c in study.configs if c.kind == "systolic"}
     assert {(8, 8, "fp4"), (8, 8, "ternary"), (4, 4, "dint4"), (8, 8, "int8")} <= arrays
     assert sorted({(r, c) for r, c, _ in arrays}) == [(4, 4), (8, 8)]
+    blocks = {(c.weight.name, c.act.name) for c in study.configs if c.kind == "block_mac"}
+    assert blocks == {("mxfp4", "mxint8"), ("nvfp4", "int8")}
     assert len(names) == len(set(names))
     assert study.workloads == ("minilm", "synthetic", "uniform", "zeros")
     assert study.headline_workload == "minilm"
@@ -41,9 +43,9 @@ def test_default_study_is_the_issue_comparison() -> None:
 
 def test_quick_study_has_macs_and_two_by_two_arrays() -> None:
     study = make_study(quick=True)
-    assert {(c.kind, getattr(c, "rows", None)) for c in study.configs} == {("mac", None),
-                                                                         ("systolic", 2)}
-    assert len(study.configs) == 6
+    assert {(c.kind, getattr(c, "rows", None)) for c in study.configs} == {
+        ("mac", None), ("systolic", 2), ("block_mac", None)}
+    assert len(study.configs) == 7
 
 
 @pytest.mark.parametrize("text, kinds, formats", [
@@ -187,3 +189,48 @@ def test_format_table_rows_name_bits_values_product_width_and_datapath() -> None
     assert rows["ternary", "int8"]["datapath"] == "ternary_mux"
     assert rows["fp4", "fp8e4m3"]["act_datapath"] == "fp_sign_magnitude"
     assert rows["nf4", "int8"]["datapath"] == "lut_fixed_point"
+    assert (fp4["bits_per_element"], fp4["act_bits_per_element"]) == (4.0, 8.0)
+    assert (rows["mxfp4", "mxint8"]["bits_per_element"],
+            rows["mxfp4", "mxint8"]["act_bits_per_element"]) == (4.25, 8.25)
+    assert rows["nvfp4", "int8"]["bits_per_element"] == 4.5
+
+
+def test_block_mac_rows_compare_with_the_element_wise_macs() -> None:
+    """A block MAC's ratios are against the INT8 and dINT4 MACs of the study (block / rival),
+    its baseline for the ratio table is the plain INT8 MAC, and the paragraph follows the data."""
+    import tomllib
+
+    from flow.sweep import parse_spec
+
+    (study,) = parse_spec(tomllib.loads("""
+workloads = ["synthetic"]
+[[grid]]
+kind = "mac"
+weight = ["int8", "dint4"]
+[[grid]]
+kind = "block_mac"
+weight = "nvfp4"
+act = "int8"
+""")).studies
+    costs = {"mac_int8": (200.0, 4.0), "mac_dint4": (100.0, 2.0), "blockmac": (300.0, 5.0)}
+    results = []
+    for config in study.configs:
+        result = fake_result(config, workloads=study.workloads)
+        area, pj = next(v for k, v in costs.items() if config.name.startswith(k))
+        result["area"]["total_um2"] = area
+        result["power"]["workloads"]["synthetic"]["energy_per_mac_pj"] = pj
+        results.append(result)
+    summary = rep.summarize(study, results)
+    (row,) = summary["block_scaled"]["rows"]
+    assert (row["label"], row["weight_bits_per_element"], row["act_bits_per_element"]) == \
+        ("NVFP4xINT8 block MAC", 4.5, 8.0)
+    assert [(r["label"], r["area_ratio"], r["energy_ratio"]) for r in row["against"]] == [
+        ("INT8xINT8 MAC", 1.5, 1.25), ("dINT4xINT8 MAC", 3.0, 2.5)]
+    block = next(d for d in summary["designs"] if d["kind"] == "block_mac")
+    assert block["derived"]["vs_int8"]["baseline"] == study.configs[0].name
+    text = tables._block_paragraph(summary)
+    assert text.startswith(
+        "The NVFP4xINT8 block MAC stores 4.5 weight and 8 activation bits per element (block "
+        "scale included) and measures 300 um² and 5.00 pJ/MAC with a 48-bit accumulator: 1.50× "
+        "the area and 1.25× the energy of the INT8xINT8 MAC (28-bit accumulator); 3.00× the "
+        "area and 2.50× the energy of the dINT4xINT8 MAC (24-bit accumulator)."), text

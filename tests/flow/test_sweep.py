@@ -64,7 +64,7 @@ def test_grid_is_every_combination_and_clock_splits_studies() -> None:
     ({"grid": [{"wieght": "int8"}]}, r"spec: grid 1: key 'wieght' is not an axis; allowed: kind, "),
     ({"grid": [{"weight": "uint4"}]}, r"spec: grid 1: weight: format must be one of .*, not .uint4.$"),
     ({"grid": [{"kind": "fpga", "weight": "int8"}]},
-     r"spec: grid 1: kind must be one of \['mac', 'systolic'\], not 'fpga'$"),
+     r"spec: grid 1: kind must be one of \['mac', 'systolic', 'block_mac'\], not 'fpga'$"),
     ({"point": [{"weight": ["int8", "int4"]}]},
      r"spec: point 1: weight of a \[\[point\]\] must be one value, not the list "),
     ({"grid": [{"weight": "int8", "clock_ns": float("inf")}]}, r"spec: grid 1: clock_ns must be "),

@@ -12,9 +12,11 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from golden.blockscaled import E8M0_BIAS, BlockQuantized, block_dot, \
-    e8m0_exponent, emax_elem, quantize_blocks
+from golden.blockscaled import E8M0_BIAS, SCALE_CODECS, BlockQuantized, block_dot, \
+    e8m0_exponent, emax_elem, quantize_blocks, quantize_operand
+from golden.families.blockscaled import SCALE_E4M3, SCALE_E8M0
 from golden.formats import get_format
+from golden.quantize import quantize_activations
 
 MX_ELEMENTS = {"mxfp4": ml_dtypes.float4_e2m1fn, "mxfp6e2m3": ml_dtypes.float6_e2m3fn,
                "mxfp6e3m2": ml_dtypes.float6_e3m2fn, "mxfp8e4m3": ml_dtypes.float8_e4m3fn,
@@ -51,6 +53,59 @@ def test_every_e4m3_scale_code_decodes_as_ml_dtypes() -> None:
                                1.0, get_format("nvfp4b2"), 0)
     reference = codes.view(ml_dtypes.float8_e4m3fn).astype(np.float64).reshape(-1, 1)
     np.testing.assert_array_equal(quantized.block_scales(), reference)
+
+
+@pytest.mark.parametrize(("scale", "dtype"), [(SCALE_E8M0, ml_dtypes.float8_e8m0fnu),
+                                              (SCALE_E4M3, ml_dtypes.float8_e4m3fn)])
+def test_hardware_scale_codes_are_the_finite_non_negative_ones(scale, dtype) -> None:
+    """The codes a block MAC takes (0..codes-1) are exactly the finite, non-negative scales, and
+    ``parts`` splits each into the mantissa the hardware multiplies by and the field it shifts
+    by: ``mantissa * 2**(field + offset)`` is the ml_dtypes value."""
+    codec = SCALE_CODECS[scale]
+    codes = np.arange(256, dtype=np.uint8)
+    values = codes.view(dtype).astype(np.float64)
+    usable = np.isfinite(values) & ~np.signbit(values)
+    assert np.flatnonzero(usable).tolist() == list(range(codec.codes))
+    mantissa, field = codec.parts(codes[:codec.codes])
+    assert mantissa.max() < 2 ** max(codec.mantissa_bits, 1) and field.min() >= 0
+    np.testing.assert_array_equal(np.ldexp(mantissa.astype(np.float64), field + codec.offset),
+                                  values[:codec.codes])
+    assert values[codec.unit] == 1.0
+
+
+def test_element_wise_operand_is_per_token_at_unit_scale() -> None:
+    """INT8 activations for NVFP4 x INT8: golden's per-token quantizer, one unit-scale block
+    spanning K, the float scales kept for the output."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 32)) * np.array([[1.0], [50.0], [1e-3]])
+    q = quantize_operand(x, "int8", 1)
+    reference = quantize_activations(x, "token", "int8")
+    np.testing.assert_array_equal(q.codes, reference.codes)
+    assert (q.block, q.scale_codes.shape) == (32, (3, 1))
+    np.testing.assert_array_equal(q.dequantize(), reference.dequantize())
+    w = quantize_operand(x.T, "int8", 0)
+    np.testing.assert_array_equal(w.codes, q.codes.T)
+    np.testing.assert_array_equal(quantize_operand(x, "nvfp4", 1).codes,
+                                  quantize_blocks(x, "nvfp4", 1).codes)
+
+
+def test_nvfp4_times_int8_block_dot_is_exact() -> None:
+    """Each 16-element block: the exact sum of FP4 x INT8 code products times the block's E4M3
+    scale; the per-token INT8 scale and the FP32 tensor scale stay outside."""
+    rng = np.random.default_rng(8)
+    qa = quantize_operand(rng.standard_normal((2, 48)), "int8", 1)
+    qw = quantize_operand(rng.standard_normal((48, 3)) * np.array([1.0, 1e-2, 1e2]), "nvfp4", 0)
+    acc = block_dot(qa, qw, acc_bits=96, frac_bits=40)
+    got = [[Fraction(int(v), 1 << 40) for v in row] for row in acc]
+    w_values = np.vectorize(Fraction)(qw.fmt.decode(qw.codes))
+    mantissa, exponent = qw.scale_ints()
+    expected = [[sum(sum(int(qa.codes[i, k]) * w_values[k, j] for k in range(g * 16, g * 16 + 16))
+                     * int(mantissa[g, j]) * Fraction(2) ** int(exponent[g, j])
+                     for g in range(3)) for j in range(3)] for i in range(2)]
+    assert got == expected
+    np.testing.assert_allclose(
+        np.vectorize(float)(np.array(got, dtype=object)) * qa.outer_scales * qw.tensor_scale,
+        qa.dequantize() @ qw.dequantize(), rtol=1e-12)
 
 
 @pytest.mark.parametrize(("name", "emax"), [("mxfp4", 2), ("mxfp6e2m3", 2), ("mxfp6e3m2", 4),

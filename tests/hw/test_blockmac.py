@@ -16,7 +16,9 @@ from sim.toolchain import lint_verilog, setup_simulator
 
 @pytest.mark.parametrize("config", [BlockMACConfig("mxint8"),
                                     BlockMACConfig("mxint8b8", "mxint8b8", 20, 4),
-                                    BlockMACConfig("mxfp4", "mxint8")],
+                                    BlockMACConfig("mxfp4", "mxint8"),
+                                    BlockMACConfig("nvfp4", "int8"),
+                                    BlockMACConfig("nvfp4", "nvfp4", 40, 12)],
                          ids=lambda c: c.name)
 def test_exports_and_lints_clean(config: BlockMACConfig, tmp_path: Path) -> None:
     info = export(config, tmp_path)
@@ -31,11 +33,14 @@ def test_cli_writes_the_block_mac(tmp_path: Path, capsys: pytest.CaptureFixture[
                           "-o", str(tmp_path)]) == 0
     assert (tmp_path / f"{BlockMACConfig('mxint8').name}.v").is_file()
     assert "ports w:in8, x:in8, sw:in8, sx:in8" in capsys.readouterr().out
+    assert qmac_cli.main(["verilog", "--design", "block_mac", "--weight", "nvfp4", "--act", "int8",
+                          "-o", str(tmp_path)]) == 0
+    assert "ports w:in4, x:in8, sw:in8, valid:in1" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--weight", "nvfp4"], r"weight must be an MX format with an E8M0 scale \(mxint8, mxfp4, "
-                            r".*with bB\), not 'nvfp4'"),
+    (["--weight", "int8"], r"weight must be a block-scaled format \(mxint8, mxfp4, .*nvfp4, "
+                           r"with bB\), not 'int8'"),
     (["--weight", "mxint8", "--saturate"], r"--saturate, --pipeline and --product apply to "
                                            r"--design mac and systolic, not to block_mac \(its "
                                            r"accumulator wraps\)"),
@@ -46,13 +51,3 @@ def test_cli_bad_block_mac_is_one_line_exit_2(argv: list[str], message: str, tmp
     assert re.fullmatch(rf"qmac verilog: error: {message}", capsys.readouterr().err.strip())
     assert not any(tmp_path.iterdir())
 
-
-def test_a_sweep_refuses_the_block_mac_in_one_line(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """``qmac synth`` evaluates the block MAC (its record has a workload), but the report's
-    tables have no row for it yet, so a sweep spec naming it is refused, not a traceback."""
-    spec = tmp_path / "block.toml"
-    spec.write_text('[[point]]\nkind = "block_mac"\nweight = "mxfp4"\nact = "mxint8"\n')
-    assert qmac_cli.main(["sweep", str(spec), "-o", str(tmp_path / "out")]) == 2
-    assert capsys.readouterr().err.strip().endswith(
-        "point 1: kind must be one of ['mac', 'systolic'], not 'block_mac'")
