@@ -32,7 +32,8 @@ def test_default_study_is_the_issue_comparison() -> None:
             ("fp4", "fp8e4m3")} <= set(macs)
     arrays = {(c.rows, c.cols, c.weight.name) for c in study.configs if c.kind == "systolic"}
     assert {(8, 8, "fp4"), (8, 8, "ternary"), (4, 4, "dint4"), (8, 8, "int8")} <= arrays
-    assert sorted({(r, c) for r, c, _ in arrays}) == [(4, 4), (8, 8)]
+    assert {(16, 16, "int8"), (16, 16, "dint4"), (16, 16, "fp4"), (16, 16, "ternary")} <= arrays
+    assert sorted({(r, c) for r, c, _ in arrays}) == [(4, 4), (8, 8), (16, 16)]
     blocks = {(c.weight.name, c.act.name) for c in study.configs if c.kind == "block_mac"}
     assert blocks == {("mxfp4", "mxint8"), ("nvfp4", "int8")}
     assert len(names) == len(set(names))
