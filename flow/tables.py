@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+from golden.families.blockscaled import block_params
+from golden.formats import get_format
+
 __all__ = ["render_markdown", "markdown_table", "fmt_sig", "fmt_fixed", "DEFINITIONS"]
 
 # The report's definitions, stored in results.json (so their constants are data, not typed-in
@@ -249,7 +252,7 @@ def _accuracy_table(summary: dict) -> str:
     for fmt, res in summary["accuracy"]["formats"].items():
         mean, e2e = res["mean"], res["end_to_end"]["w_a8"]
         energy = [fmt_sig(d["result"]["power"]["workloads"][headline]["energy_per_mac_pj"])
-                  for d in summary["designs"] if d["kind"] == "mac" and d["weight"] == fmt]
+                  for d in summary["designs"] if d["kind"] in LEVELS and d["weight"] == fmt]
         rows.append([fmt, _share(mean["underflow"]), _share(mean["special_share"]),
                      fmt_fixed(1)(mean["weight_sqnr_db"]), fmt_fixed(1)(mean["output_sqnr_wa8_db"]),
                      fmt_fixed(4)(res["end_to_end"]["w_only"]["cosine_mean"]),
@@ -267,6 +270,8 @@ def _accuracy_intro(summary: dict) -> str:
     sentences = acc["sentences"]
     scheme = ("per channel" if acc["granularity"] == "channel"
               else f"per group of {acc['group_size']}")
+    if any(block_params(get_format(name)) for name in acc["formats"]):
+        scheme += "; block-scaled formats per block of K, with their own scales"
     return (f"All 36 linear layers of all-MiniLM-L6-v2 ({acc['model']}) quantized to each weight "
             f"format ({scheme}) with INT8 per-token activations, computed bit-exactly through "
             f"golden/ on {sentences['count']} sentences ({sentences['tokens']} tokens) and "
