@@ -38,7 +38,8 @@ from flow.synth import PE_INSTANCE, area_report, flat_module, synthesize
 from flow.tools import find_tools, library_files
 
 __all__ = ["RESULT_SCHEMA", "DEFAULT_CLOCK_NS", "DEFAULT_WORKLOADS", "MAC_SHAPE",
-           "MIN_UTILISATION", "workload_shape", "mac_shape", "array_shape", "workload_operands", "block_operands", "workload_codes", "step_timeout_s", "evaluate"]
+           "MIN_UTILISATION", "workload_shape", "mac_shape", "array_shape", "workload_operands",
+           "block_operands", "workload_codes", "step_timeout_s", "evaluate"]
 
 RESULT_SCHEMA = "qmac.result/1"
 DEFAULT_WORKLOADS = ("minilm", "synthetic", "uniform", "zeros")

@@ -102,7 +102,8 @@ def local_cluster(workers: int) -> Iterator[str]:
 
 
 def _dotted(tree: dict, prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` as ``{"a.b": 1}``: ``dask.config.set`` replaces a nested mapping whole."""
+    """``{"a": {"b": 1}}`` as ``{"a.b": 1}``: ``dask.config.set`` replaces a nested mapping
+    whole."""
     flat: dict[str, Any] = {}
     for key, value in tree.items():
         if isinstance(value, dict):

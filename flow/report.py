@@ -46,7 +46,7 @@ from flow.evaluate import DEFAULT_CLOCK_NS, DEFAULT_WORKLOADS, MAC_SHAPE
 from flow.folders import write_folder
 from flow.portfolio import Job, pe_config, portfolio_record, run_jobs
 from flow.recipes import DEFAULT_RECIPE, RECIPES, get_recipe
-from flow.tables import DEFINITIONS, render_markdown
+from flow.tables import DEFINITIONS, LEVELS, render_markdown
 
 __all__ = [
     "format_rows",
@@ -71,8 +71,8 @@ a sweep may hold only these. ``qmac synth`` evaluates every kind with a workload
 CROSSED_KINDS = ("mac", "systolic")
 """The kinds ``--designs`` crosses with element-wise weight formats; block-scaled MACs enter a
 study through a sweep spec (their activation is a block format too)."""
-MAC_LEVEL = ("mac", "block_mac")
-"""Kinds that are one multiply-accumulate unit (no array, no PE/edge split)."""
+MAC_LEVEL = tuple(LEVELS)
+"""Kinds that are one multiply-accumulate unit (no array, no PE/edge split; ``LEVELS``)."""
 DEFAULT_OUT = Path("reports")
 DEFAULT_CACHE = Path("build/cache")
 """Both relative to the current folder (``make report`` runs in the repository root)."""
@@ -325,13 +325,14 @@ def _baseline_of(result: dict, results: list[dict]) -> dict | None:
     """The INT8-weight design of the same kind, size, activation width and options; for a
     block-scaled MAC, the ``_BLOCK_BASELINE`` MAC."""
     if result["design"]["kind"] == "block_mac":
-        return next((other for other in results
-                     if other["design"]["params"]["weight"] == BASELINE_FORMAT
-                     and all(other["design"]["params"].get(k) == v
-                             for k, v in _BLOCK_BASELINE.items())), None)
+        def matches(other: dict) -> bool:
+            return all(other["design"]["params"].get(k) == v for k, v in _BLOCK_BASELINE.items())
+    else:
+        def matches(other: dict) -> bool:
+            return _structure(other) == _structure(result)
     return next((other for other in results
-                 if other["design"]["params"]["weight"] == BASELINE_FORMAT
-                 and _structure(other) == _structure(result)), None)
+                 if other["design"]["params"]["weight"] == BASELINE_FORMAT and matches(other)),
+                None)
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -480,9 +481,11 @@ def block_comparison(designs: list[dict], formats: list[dict], workload: str) ->
     activations (the first of each in the study): storage bits per element (the block scale's
     share included, from ``formats``), area, energy per MAC on ``workload``, accumulator width,
     and the ratios block / rival (above 1: the block MAC costs more)."""
-    macs = [d for d in designs if d["kind"] == "mac" and d["act_bits"] == 8]
-    rivals = [next(d for d in macs if d["weight"] == name) for name in ("int8", "int4", "dint4")
-              if any(d["weight"] == name for d in macs)]
+    first: dict[str, dict] = {}
+    for d in designs:
+        if d["kind"] == "mac" and d["act_bits"] == 8:
+            first.setdefault(d["weight"], d)
+    rivals = [first[name] for name in ("int8", "int4", "dint4") if name in first]
     storage = {(f["weight"], f["act"]): f for f in formats}
 
     def cost(d: dict) -> tuple[float, float]:

@@ -21,7 +21,8 @@ from golden.formats import INT8, Format, as_format
 
 __all__ = [
     "Overflow", "signed_bits", "product_range", "product_bits", "DEFAULT_MAX_DEPTH",
-    "default_acc_bits", "exact_acc_bits", "check_acc_bits", "acc_range", "apply_overflow", "mac_step", "dot",
+    "default_acc_bits", "exact_acc_bits", "check_acc_bits", "acc_range", "apply_overflow",
+    "mac_step", "dot",
     "max_abs_product", "gemm_path", "GEMM_PATHS", "gemm", "MAX_ACC_BITS", "gemm_operands",
 ]
 

@@ -57,8 +57,8 @@ from golden.families.blockscaled import SCALE_E4M3, SCALE_E8M0, block_params
 from golden.formats import Format, as_format, fp_format
 from golden.quantize import quantize_activations, round_to_codes
 
-__all__ = ["BlockQuantized", "ScaleCodec", "SCALE_CODECS", "scale_codec", "bits_per_element", "quantize_blocks",
-           "quantize_operand", "emax_elem", "e8m0_exponent", "block_dot",
+__all__ = ["BlockQuantized", "ScaleCodec", "SCALE_CODECS", "scale_codec", "bits_per_element",
+           "quantize_blocks", "quantize_operand", "emax_elem", "e8m0_exponent", "block_dot",
            "block_gemm", "E8M0_BIAS", "E8M0_NAN", "ACC_LIMITS"]
 
 E8M0_BIAS = 127
@@ -77,9 +77,10 @@ class ScaleCodec:
     """How a block scale code becomes the exact value ``mantissa * 2**(field + offset)``.
 
     ``mantissa_bits`` is the width of the unsigned mantissa the hardware multiplies by (0: the
-    scale is a bare power of two, no multiplier); ``field`` is the shift the hardware applies and
-    ``offset`` its constant part. ``codes`` are the codes the hardware takes (0..codes-1:
-    non-negative and finite, as the quantizer produces), ``unit`` the code of 1.0.
+    scale is a bare power of two whose code is the shift, no multiplier; else the FP8 E4M3
+    split); ``field`` is the shift the hardware applies and ``offset`` its constant part.
+    ``codes`` are the codes the hardware takes (0..codes-1: non-negative and finite, as the
+    quantizer produces), ``unit`` the code of 1.0.
     """
 
     name: str
@@ -92,10 +93,8 @@ class ScaleCodec:
         """``(mantissa, field)`` int64 arrays of ``codes`` (E4M3: signed mantissa for the
         sign bit, which golden decodes and the hardware never receives)."""
         codes = np.asarray(codes, dtype=np.int64)
-        if self.name == "e8m0":
+        if not self.mantissa_bits:
             return np.ones(codes.shape, np.int64), codes
-        if self.name == "none":
-            return np.ones(codes.shape, np.int64), np.zeros(codes.shape, np.int64)
         exponent, mantissa = (codes >> 3) & 0xF, codes & 0x7
         mantissa = np.where(exponent > 0, 8 + mantissa, mantissa)
         return np.where(codes >> 7, -mantissa, mantissa), np.maximum(exponent, 1) - 1
@@ -105,7 +104,7 @@ SCALE_CODECS = {SCALE_E8M0: ScaleCodec("e8m0", 0, -E8M0_BIAS, E8M0_NAN, E8M0_BIA
                 SCALE_E4M3: ScaleCodec("e4m3", 4, -_E4M3.shift, 0x7F, 0x38),
                 None: ScaleCodec("none", 0, 0, 1, 0)}
 """Per ``(scale exponent bits, mantissa bits)`` of a block format; ``None``: an element-wise
-operand (no block scale)."""
+operand (no block scale: its one code, 0, means 1)."""
 
 
 def bits_per_element(fmt: Format | str) -> float:

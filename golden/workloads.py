@@ -35,7 +35,8 @@ from golden.formats import INT8, Format, as_format
 from golden.quantize import quantize_activations, quantize_weights
 
 __all__ = ["WORKLOADS", "SYNTHETIC_TAIL_FRACTION", "SYNTHETIC_OUTLIER_GAIN",
-           "synthetic_outlier_channels", "make_workload", "block_workload", "real_tile", "code_statistics",
+           "synthetic_outlier_channels", "make_workload", "block_workload", "real_tile",
+           "code_statistics",
            "toggle_rate"]
 
 WORKLOADS = ("minilm", "synthetic", "uniform", "zeros")

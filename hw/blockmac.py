@@ -87,10 +87,11 @@ class BlockMAC(ConfigComponent):
 
 
 def _split(m: Module, code: Signal, codec: ScaleCodec) -> tuple[Value | None, Value]:
-    """``(mantissa, field)`` of a scale code as ``codec.parts`` defines them: an E8M0 code is
-    its own shift field (no mantissa); E4M3 ``0.EEEE.MMM`` (the quantizer's scales are non-negative) gives
-    the mantissa ``{E != 0, MMM}`` and the field ``max(E, 1) - 1``."""
-    if codec.name == "e8m0":
+    """``(mantissa, field)`` of a scale code as ``codec.parts`` defines them: a power-of-two
+    code (E8M0) is its own shift field, with no mantissa; E4M3 ``0.EEEE.MMM`` (the quantizer's
+    scales are non-negative) gives the mantissa ``{E != 0, MMM}`` and the field
+    ``max(E, 1) - 1``."""
+    if not codec.mantissa_bits:
         return None, code
     exponent = code[3:7]
     mantissa = Signal(unsigned(4), name="scale_mantissa")

@@ -80,6 +80,8 @@ def grid_acc_bits(weight: Format, act: Format = INT8) -> int | None:
     products fits ``MAX_ACC_BITS``, else that widest one, whose sums then wrap (FP8 E5M2 x INT8
     would need 52 bits)."""
     return None if exact_acc_bits(weight, act) <= MAX_ACC_BITS else MAX_ACC_BITS
+
+
 ACT_PAIRS = ((get_format("fp4"), FP8_E4M3, None), (FP8_E4M3, FP8_E4M3, MAX_ACC_BITS),
              (DINT4, INT4, None))
 """(weight, activation, acc_bits) with a non-INT8 activation in the default grids; FP8 x FP8

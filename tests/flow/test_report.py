@@ -460,4 +460,5 @@ def test_block_mac_paragraph_follows_json(quick: dict) -> None:
         (area, energy), (base_area, base_energy) = cost(block), cost(designs[rival["label"]])
         assert rival["area_ratio"] == pytest.approx(area / base_area)
         assert rival["energy_ratio"] == pytest.approx(energy / base_energy)
-    assert f"### Block-scaled formats (minilm workload)\n\n{_block_paragraph(data)}\n" in quick["md"]
+    heading = "### Block-scaled formats (minilm workload)"
+    assert f"{heading}\n\n{_block_paragraph(data)}\n" in quick["md"]

@@ -122,8 +122,9 @@ def test_the_workers_run_with_qmac_settings(cluster: str) -> None:
     from distributed import Client
 
     with Client(cluster) as client:
-        seen = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"),
-                                   __import__("dask").config.get("distributed.worker.profile.enabled")))
+        seen = client.run(lambda: (
+            os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            __import__("dask").config.get("distributed.worker.profile.enabled")))
     assert set(seen.values()) == {(None, False)}
     script = ("import dask, distributed; environ = dask.config.get("
               "'distributed.nanny.pre-spawn-environ'); "

@@ -30,7 +30,8 @@ def test_reference_passes_the_regression(config: object, generate: object,
     folder.mkdir(parents=True, exist_ok=True)
     source = folder / "reference.v"
     source.write_text(generate(config, config.name))
-    run = run_cocotb(config, "icarus", DESIGN_KINDS[config.kind].testbench, folder, seed=3, verilog=source)
+    run = run_cocotb(config, "icarus", DESIGN_KINDS[config.kind].testbench, folder, seed=3,
+                     verilog=source)
     assert len(run.tests) >= 4
 
 

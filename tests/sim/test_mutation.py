@@ -54,6 +54,7 @@ def test_wrong_special_code_sign_is_caught(sim: str, code: int, build_root: Path
 def test_unmutated_subclass_passes(build_root: Path) -> None:
     """The mutation hook itself changes nothing when no code is flipped."""
     config = MACConfig(DINT4)
-    run = run_cocotb(config, "icarus", DESIGN_KINDS["mac"].testbench, build_root / "mutation" / "none",
-                     seed=SEED, design=FlippedSpecialMAC(config, flipped=0))
+    run = run_cocotb(config, "icarus", DESIGN_KINDS["mac"].testbench,
+                     build_root / "mutation" / "none", seed=SEED,
+                     design=FlippedSpecialMAC(config, flipped=0))
     assert len(run.tests) == 4
