@@ -157,9 +157,10 @@ class BlockMACConfig:
         ports = [port for port, _ in self.scales]
         for port, codec in self.scales:
             scales = inputs[port][:, 0]
-            if scales.size and (scales.min() < 0 or scales.max() >= codec.codes):
+            bad = scales[(scales < 0) | (scales >= codec.codes)]
+            if bad.size:
                 raise ValueError(f"{port} must hold non-negative finite {codec.name.upper()} "
-                                 f"codes in [0, {codec.codes - 1}], not {int(scales.max())}")
+                                 f"codes in [0, {codec.codes - 1}], not {int(bad[0])}")
         lo, hi = acc_range(self.acc_bits)
         cycles = len(w)
         acc_out = np.zeros((cycles, 1), dtype=np.int64)

@@ -115,10 +115,10 @@ def test_scale_nan_code_is_refused() -> None:
         CONFIG.trace(inputs)
 
 
-@pytest.mark.parametrize("code", [0x7F, 0x80, 0xB8])
+@pytest.mark.parametrize("code", [0x7F, 0x80, 0xB8, -1])
 def test_nvfp4_scale_nan_and_negative_codes_are_refused(code: int) -> None:
     """E4M3 0x7F is NaN; codes with the sign bit are negative scales no quantizer makes (the
-    hardware takes 0..126)."""
+    hardware takes 0..126); the message names the offending code, even below the range."""
     config = BlockMACConfig("nvfp4", "int8")
     inputs = tb_blockmac.product_inputs(config)
     inputs["sw"][0] = code
